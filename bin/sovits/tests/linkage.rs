@@ -1,0 +1,37 @@
+//! The binaries must load Debian's OpenBLAS directly (so it, not the MLX
+//! wheel's reference BLAS, serves `cblas_sgemm`) and find libmlx.so through
+//! their rpath without LD_LIBRARY_PATH.
+
+use std::process::Command;
+
+fn needed_libraries(path: &str) -> Vec<String> {
+    let out = Command::new("readelf")
+        .args(["-d", path])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run readelf on {path}: {e}"));
+    assert!(out.status.success(), "readelf -d {path} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+#[test]
+fn sovits_binary_depends_on_openblas_and_mlx() {
+    let needed = needed_libraries(env!("CARGO_BIN_EXE_sovits"));
+    assert!(needed.iter().any(|l| l.contains("libopenblas.so.0")), "libopenblas missing: {needed:#?}");
+    assert!(needed.iter().any(|l| l.contains("libmlx.so")), "libmlx missing: {needed:#?}");
+}
+
+#[test]
+fn sovits_binary_runs_without_library_path() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sovits"))
+        .arg("smoke")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .expect("run sovits smoke");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "sovits smoke failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("blas: OpenBLAS"), "smoke output does not name OpenBLAS:\n{text}");
+}
