@@ -4,3 +4,18 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod batch;
+pub mod components;
+pub mod error;
+pub mod nn;
+pub mod registry;
+pub mod spec;
+
+pub use batch::{Batch, InferInput, VITSTrainOutput};
+pub use components::{
+    BuildContext, Discriminator, DiscriminatorOutput, Generator, Loss, LossContext, LossTerms,
+    Optimizer, ParamGroup, ParamMap, SpectralFrontend,
+};
+pub use error::{Error, Result};
+pub use registry::{Kind, Registration};
+pub use spec::Spec;

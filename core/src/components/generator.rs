@@ -1,0 +1,39 @@
+//! The generator contract (GPT-SoVITS `SynthesizerTrn`).
+
+use mlx_rs::{Array, module::ModuleParameters};
+
+use crate::batch::{Batch, InferInput, VITSTrainOutput};
+use crate::error::Result;
+use crate::nn::noise::NoiseSource;
+
+/// A named set of parameters (by key prefix) that the spec can give its own
+/// learning-rate multiplier or freeze, e.g. GPT-SoVITS's text group at lr x 0.4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamGroup {
+    /// Group name used in the spec's optimizer `groups`.
+    pub name: String,
+    /// Parameter-key prefixes belonging to the group (`enc_p.mrte.`).
+    pub prefixes: Vec<String>,
+}
+
+/// The VITS generator: training forward, inference, parameters.
+pub trait Generator: ModuleParameters {
+    /// Training forward pass: posterior, flow, prior and the decoded random
+    /// segment. Every random draw comes from `noise`.
+    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VITSTrainOutput>;
+
+    /// Synthesises audio `[B, S]` from semantic ids, text and a reference spectrogram.
+    fn infer(&mut self, input: &InferInput, noise: &mut dyn NoiseSource) -> Result<Array>;
+
+    /// Named parameter groups the spec may refer to (for per-group lr and freezing).
+    fn parameter_groups(&self) -> Vec<ParamGroup>;
+
+    /// Parameters that never receive gradient in the reference (e.g. a frozen
+    /// quantizer) and must get no update and no optimizer state.
+    fn frozen_prefixes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Switches dropout and other train-only behaviour on or off.
+    fn set_training(&mut self, training: bool);
+}

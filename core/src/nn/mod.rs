@@ -1,0 +1,3 @@
+//! Model-agnostic building blocks shared by several plugins.
+
+pub mod noise;
