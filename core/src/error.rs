@@ -12,8 +12,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A name in the spec matches no registered component of that kind.
-    #[error("unknown {kind} `{name}` at {at}{suggestion}; known: {known}",
-        suggestion = .closest.as_ref().map(|c| format!("; did you mean `{c}`?")).unwrap_or_default())]
+    #[error("unknown {kind} `{name}` at {at}; {suggestion}known: {known}",
+        suggestion = .closest.as_ref().map(|c| format!("did you mean `{c}`? ")).unwrap_or_default())]
     UnknownComponent {
         /// Kind looked up.
         kind: Kind,

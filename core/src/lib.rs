@@ -7,6 +7,7 @@ pub mod backend;
 pub mod batch;
 pub mod components;
 pub mod error;
+pub mod gan;
 pub mod nn;
 pub mod registry;
 pub mod spec;

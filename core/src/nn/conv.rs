@@ -1,0 +1,208 @@
+//! The one convolution helper every conv in the project goes through.
+//!
+//! Activations are channels-last (conv1d `[B, T, C]`, conv2d `[B, H, W, C]`);
+//! weights come in PyTorch layout and are moved to MLX layout by
+//! [`super::torch_layout`]. On the CPU, shapes where MLX's own op is slow are
+//! routed to reformulations in [`super::conv_paths`] that equal MLX's op in
+//! values and gradients; on a GPU MLX's op is always used.
+
+use mlx_rs::{Array, Device, DeviceType, ops};
+
+use super::conv_paths;
+use crate::error::{Error, Result};
+
+/// Options of a 1-d convolution, PyTorch's `Conv1d` arguments (defaults
+/// stride 1, padding 0, dilation 1, groups 1). A `Copy` builder so call sites
+/// read like the reference: `ConvOpts::new().padding(5).dilation(5)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvOpts {
+    /// Step between output frames.
+    pub stride: i32,
+    /// Zeros added on both ends of time.
+    pub padding: i32,
+    /// Spacing between kernel taps.
+    pub dilation: i32,
+    /// Number of channel groups (in and out channels must divide by it).
+    pub groups: i32,
+}
+
+impl Default for ConvOpts {
+    fn default() -> Self {
+        Self { stride: 1, padding: 0, dilation: 1, groups: 1 }
+    }
+}
+
+impl ConvOpts {
+    /// The defaults: stride 1, padding 0, dilation 1, groups 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the stride.
+    pub fn stride(self, s: i32) -> Self {
+        Self { stride: s, ..self }
+    }
+    /// Sets the symmetric zero padding.
+    pub fn padding(self, p: i32) -> Self {
+        Self { padding: p, ..self }
+    }
+    /// Sets the dilation.
+    pub fn dilation(self, d: i32) -> Self {
+        Self { dilation: d, ..self }
+    }
+    /// Sets the number of groups.
+    pub fn groups(self, g: i32) -> Self {
+        Self { groups: g, ..self }
+    }
+}
+
+/// True when convolutions run on a GPU, where MLX's own ops are fast and the
+/// CPU reformulations are never chosen.
+pub fn on_gpu() -> bool {
+    matches!(Device::default().get_type(), Ok(DeviceType::Gpu))
+}
+
+fn shape_err(what: &str, expected: String, found: &[i32]) -> Error {
+    Error::Shape { what: what.to_string(), expected, found: format!("{found:?}") }
+}
+
+/// Checks a conv1d call and returns (cin, cout, k).
+pub(crate) fn check_conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<(i32, i32, i32)> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 3 {
+        return Err(shape_err("conv1d input", "[B, T, Cin]".into(), xs));
+    }
+    if ws.len() != 3 {
+        return Err(shape_err("conv1d weight", "[Cout, Cin/groups, K]".into(), ws));
+    }
+    if o.stride < 1 || o.dilation < 1 || o.groups < 1 || o.padding < 0 {
+        return Err(Error::Shape {
+            what: "conv1d options".into(),
+            expected: "stride, dilation, groups >= 1 and padding >= 0".into(),
+            found: format!("{o:?}"),
+        });
+    }
+    let (cin, cout, k) = (xs[2], ws[0], ws[2]);
+    if cin % o.groups != 0 || cout % o.groups != 0 || ws[1] * o.groups != cin {
+        return Err(shape_err(
+            "conv1d weight",
+            format!("[Cout divisible by {g}, {}, K] for {cin} input channels", cin / o.groups, g = o.groups),
+            ws,
+        ));
+    }
+    if let Some(b) = bias {
+        if b.shape() != [cout] {
+            return Err(shape_err("conv1d bias", format!("[{cout}]"), b.shape()));
+        }
+    }
+    let span = o.dilation * (k - 1) + 1;
+    if xs[1] + 2 * o.padding < span {
+        return Err(shape_err("conv1d input", format!("at least {} padded frames", span), xs));
+    }
+    Ok((cin, cout, k))
+}
+
+fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
+    Ok(match bias {
+        Some(b) => ops::add(&y, b)?,
+        None => y,
+    })
+}
+
+/// 1-d convolution, PyTorch `F.conv1d` semantics on channels-last data.
+///
+/// Picks the fastest path that equals MLX's `conv1d` (see
+/// [`conv_paths::choose_conv1d`]).
+///
+/// # Shapes
+/// `x` `[B, T, Cin]`, `w` torch `[Cout, Cin/groups, K]`, `bias` `[Cout]` ->
+/// `[B, (T + 2p - d(K-1) - 1)/stride + 1, Cout]`.
+pub fn conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<Array> {
+    check_conv1d(x, w, bias, o)?;
+    let path = if on_gpu() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(w.shape()[2], o) };
+    let y = conv_paths::conv1d_along(path, x, w, o)?;
+    add_bias(y, bias)
+}
+
+/// Transposed 1-d convolution, PyTorch `F.conv_transpose1d` semantics
+/// (groups 1, dilation 1, no output padding) on channels-last data.
+///
+/// # Shapes
+/// `x` `[B, T, Cin]`, `w` torch `[Cin, Cout, K]`, `bias` `[Cout]` ->
+/// `[B, (T-1)*stride - 2*padding + K, Cout]`.
+pub fn conv_transpose1d(x: &Array, w: &Array, bias: Option<&Array>, stride: i32, padding: i32) -> Result<Array> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 3 {
+        return Err(shape_err("conv_transpose1d input", "[B, T, Cin]".into(), xs));
+    }
+    if ws.len() != 3 || ws[0] != xs[2] {
+        return Err(shape_err("conv_transpose1d weight", format!("[{}, Cout, K]", xs[2]), ws));
+    }
+    if stride < 1 || padding < 0 {
+        return Err(Error::Shape {
+            what: "conv_transpose1d options".into(),
+            expected: "stride >= 1, padding >= 0".into(),
+            found: format!("stride {stride}, padding {padding}"),
+        });
+    }
+    let out_len = (xs[1] - 1) * stride - 2 * padding + ws[2];
+    if out_len < 1 {
+        return Err(shape_err("conv_transpose1d input", "a positive output length".into(), xs));
+    }
+    if let Some(b) = bias {
+        if b.shape() != [ws[1]] {
+            return Err(shape_err("conv_transpose1d bias", format!("[{}]", ws[1]), b.shape()));
+        }
+    }
+    let y = if on_gpu() || !conv_paths::use_transpose_matmul(ws[2], stride) {
+        conv_paths::conv_transpose1d_mlx(x, w, stride, padding)?
+    } else {
+        conv_paths::conv_transpose1d_matmul(x, w, stride, padding)?
+    };
+    add_bias(y, bias)
+}
+
+/// 2-d convolution, PyTorch `F.conv2d` semantics on channels-last data.
+///
+/// Kernels one column wide with a vertical stride (DiscriminatorP's) fold
+/// the width into the batch and reuse the conv1d paths on the CPU.
+///
+/// # Shapes
+/// `x` `[B, H, W, Cin]`, `w` torch `[Cout, Cin/groups, KH, KW]`, `bias`
+/// `[Cout]` -> `[B, H', W', Cout]` with PyTorch's output size per axis.
+pub fn conv2d(
+    x: &Array,
+    w: &Array,
+    bias: Option<&Array>,
+    stride: (i32, i32),
+    padding: (i32, i32),
+    groups: i32,
+) -> Result<Array> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 4 {
+        return Err(shape_err("conv2d input", "[B, H, W, Cin]".into(), xs));
+    }
+    if ws.len() != 4 || groups < 1 || xs[3] % groups != 0 || ws[1] * groups != xs[3] || ws[0] % groups != 0 {
+        return Err(shape_err("conv2d weight", format!("[Cout, {}, KH, KW] (groups {groups})", xs[3] / groups.max(1)), ws));
+    }
+    if let Some(b) = bias {
+        if b.shape() != [ws[0]] {
+            return Err(shape_err("conv2d bias", format!("[{}]", ws[0]), b.shape()));
+        }
+    }
+    if stride.0 < 1 || stride.1 < 1 || padding.0 < 0 || padding.1 < 0 {
+        return Err(Error::Shape {
+            what: "conv2d options".into(),
+            expected: "strides >= 1, paddings >= 0".into(),
+            found: format!("stride {stride:?}, padding {padding:?}"),
+        });
+    }
+    if xs[1] + 2 * padding.0 < ws[2] || xs[2] + 2 * padding.1 < ws[3] {
+        return Err(shape_err("conv2d input", format!("at least {}x{} padded pixels", ws[2], ws[3]), xs));
+    }
+    let y = if !on_gpu() && conv_paths::use_conv2d_fold(ws, stride, padding, groups) {
+        conv_paths::conv2d_fold_width(x, w, stride.0, padding.0)?
+    } else {
+        conv_paths::conv2d_mlx(x, w, stride, padding, groups)?
+    };
+    add_bias(y, bias)
+}

@@ -1,0 +1,209 @@
+//! The individual convolution implementations behind [`super::conv`]: MLX's
+//! own ops and the CPU reformulations that equal them in values and
+//! gradients. Public so tests and benchmarks can compare paths directly;
+//! models call [`super::conv::conv1d`] and friends, which pick a path.
+//!
+//! Weights are PyTorch layout and no bias is added here.
+
+use mlx_rs::ops::indexing::TryIndexOp;
+use mlx_rs::{Array, ops};
+
+use super::conv::ConvOpts;
+use super::torch_layout::{conv1d_weight_to_mlx, conv2d_weight_to_mlx, conv_transpose1d_weight_to_mlx};
+use crate::error::Result;
+
+/// Which implementation a conv1d call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv1dPath {
+    /// MLX's `conv1d` (GEMM speed for undilated stride-1, ungrouped convs).
+    Mlx,
+    /// Dilated, stride 1, ungrouped: fold the dilation phases into the batch.
+    SpaceToBatch,
+    /// Strided or grouped: im2col over strided slices and one batched matmul.
+    Im2col,
+}
+
+/// The CPU path for a conv1d with kernel size `k` and options `o`: MLX's
+/// op where it is already GEMM speed (undilated, stride 1, ungrouped, or a
+/// 1-tap kernel), space-to-batch for dilated stride-1 convs, im2col for
+/// strided or grouped ones.
+pub fn choose_conv1d(k: i32, o: ConvOpts) -> Conv1dPath {
+    if k == 1 && o.groups == 1 && o.stride == 1 {
+        Conv1dPath::Mlx
+    } else if o.groups > 1 || o.stride > 1 {
+        Conv1dPath::Im2col
+    } else if o.dilation > 1 {
+        Conv1dPath::SpaceToBatch
+    } else {
+        Conv1dPath::Mlx
+    }
+}
+
+/// Runs conv1d (no bias) along `path`.
+///
+/// # Shapes
+/// `x` `[B, T, Cin]`, `w` `[Cout, Cin/g, K]` -> `[B, T', Cout]`.
+pub fn conv1d_along(path: Conv1dPath, x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    match path {
+        Conv1dPath::Mlx => conv1d_mlx(x, w, o),
+        Conv1dPath::SpaceToBatch => conv1d_space_to_batch(x, w, o),
+        Conv1dPath::Im2col => conv1d_im2col(x, w, o),
+    }
+}
+
+/// Whether [`conv_transpose1d_matmul`] is used on the CPU: for every
+/// upsampling stride (stride 1 is a plain conv, which MLX does at GEMM speed).
+pub fn use_transpose_matmul(k: i32, stride: i32) -> bool {
+    k >= 1 && stride > 1
+}
+
+/// Whether [`conv2d_fold_width`] applies on the CPU: one-column kernels
+/// with unit width stride, no width padding and no groups (DiscriminatorP's
+/// `(k, 1)` convs), which are conv1d's over height with width in the batch.
+pub fn use_conv2d_fold(w_shape: &[i32], stride: (i32, i32), padding: (i32, i32), groups: i32) -> bool {
+    w_shape.len() == 4 && w_shape[3] == 1 && stride.1 == 1 && padding.1 == 0 && groups == 1
+}
+
+fn ceil_div(a: i32, b: i32) -> i32 {
+    (a + b - 1) / b
+}
+
+/// MLX's own conv1d on a torch-layout weight.
+///
+/// # Shapes
+/// `x` `[B, T, Cin]`, `w` `[Cout, Cin/g, K]` -> `[B, T', Cout]`.
+pub fn conv1d_mlx(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    let wm = conv1d_weight_to_mlx(w)?;
+    Ok(ops::conv1d(x, &wm, o.stride, o.padding, o.dilation, o.groups)?)
+}
+
+/// MLX's own conv_transpose1d on a torch-layout weight.
+///
+/// # Shapes
+/// `x` `[B, T, Cin]`, `w` `[Cin, Cout, K]` -> `[B, (T-1)s - 2p + K, Cout]`.
+pub fn conv_transpose1d_mlx(x: &Array, w: &Array, stride: i32, padding: i32) -> Result<Array> {
+    let wm = conv_transpose1d_weight_to_mlx(w)?;
+    Ok(ops::conv_transpose1d(x, &wm, stride, padding, 1, 0, 1)?)
+}
+
+/// MLX's own conv2d on a torch-layout weight.
+///
+/// # Shapes
+/// `x` `[B, H, W, Cin]`, `w` `[Cout, Cin/g, KH, KW]` -> `[B, H', W', Cout]`.
+pub fn conv2d_mlx(x: &Array, w: &Array, stride: (i32, i32), padding: (i32, i32), groups: i32) -> Result<Array> {
+    let wm = conv2d_weight_to_mlx(w)?;
+    Ok(ops::conv2d(x, &wm, stride, padding, (1, 1), groups)?)
+}
+
+/// Dilated stride-1 conv1d via space-to-batch: the `d` interleaved time
+/// phases of the padded input are folded into the batch axis, an undilated
+/// conv runs on each phase (GEMM speed in MLX), and the phases are
+/// interleaved back. Options other than stride 1 / groups 1 use MLX's op.
+///
+/// # Shapes
+/// As [`conv1d_mlx`].
+pub fn conv1d_space_to_batch(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    if o.stride != 1 || o.groups != 1 || o.dilation == 1 {
+        return conv1d_mlx(x, w, o);
+    }
+    let (b, t, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (co, k, d, p) = (w.shape()[0], w.shape()[2], o.dilation, o.padding);
+    let tp = t + 2 * p;
+    let tout = tp - d * (k - 1);
+    let rows = ceil_div(tp, d);
+    let xp = ops::pad(x, &[(0, 0), (p, p + rows * d - tp), (0, 0)], None, None)?;
+    let phases = xp.reshape(&[b, rows, d, c])?.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b * d, rows, c])?;
+    let y = ops::conv1d(&phases, conv1d_weight_to_mlx(w)?, 1, 0, 1, 1)?;
+    let l = rows - k + 1;
+    let y = y.reshape(&[b, d, l, co])?.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, l * d, co])?;
+    Ok(y.try_index((.., 0..tout, ..))?)
+}
+
+/// Strided and/or grouped (and possibly dilated) conv1d via im2col: tap `j`
+/// reads padded frame `j*d + s*t`, which after reshaping time into rows of
+/// `s` frames is one plain slice (row offset `j*d / s`, phase `j*d % s`); the
+/// K slices are stacked and multiplied with the weight in one matmul batched
+/// over groups.
+///
+/// # Shapes
+/// As [`conv1d_mlx`].
+pub fn conv1d_im2col(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    let (b, t, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (co, cg, k) = (w.shape()[0], w.shape()[1], w.shape()[2]);
+    let (s, d, p, g) = (o.stride, o.dilation, o.padding, o.groups);
+    let tp = t + 2 * p;
+    let tout = (tp - d * (k - 1) - 1) / s + 1;
+    let last_row = (d * (k - 1)) / s + tout;
+    let rows = ceil_div(tp, s).max(last_row);
+    let xp = ops::pad(x, &[(0, 0), (p, p + rows * s - tp), (0, 0)], None, None)?;
+    let xr = xp.reshape(&[b, rows, s, c])?;
+    let mut taps = Vec::with_capacity(k as usize);
+    for j in 0..k {
+        let (q, r) = ((j * d) / s, (j * d) % s);
+        taps.push(xr.try_index((.., q..q + tout, r, ..))?);
+    }
+    let cols = ops::stack(&taps, 2)?; // [b, tout, k, c]
+    let cog = co / g;
+    if g == 1 {
+        let cols = cols.reshape(&[b * tout, k * c])?;
+        let wm = w.transpose_axes(&[2, 1, 0])?.reshape(&[k * c, co])?;
+        return Ok(ops::matmul(&cols, &wm)?.reshape(&[b, tout, co])?);
+    }
+    let cols = cols
+        .reshape(&[b, tout, k, g, cg])?
+        .transpose_axes(&[3, 0, 1, 2, 4])?
+        .reshape(&[g, b * tout, k * cg])?;
+    let wm = w.reshape(&[g, cog, cg, k])?.transpose_axes(&[0, 3, 2, 1])?.reshape(&[g, k * cg, cog])?;
+    let y = ops::matmul(&cols, &wm)?; // [g, b*tout, cog]
+    Ok(y.reshape(&[g, b, tout, cog])?.transpose_axes(&[1, 2, 0, 3])?.reshape(&[b, tout, co])?)
+}
+
+/// conv_transpose1d as one matmul `x[B*T, Cin] @ W[Cin, K*Cout]` followed
+/// by overlap-add: with K padded to `m*s` taps, input frame `t` writes rows
+/// `t..t+m` of `s` output frames each, so the full output is the sum of `m`
+/// shifted copies; `padding` frames are then cropped from both ends.
+///
+/// # Shapes
+/// As [`conv_transpose1d_mlx`].
+pub fn conv_transpose1d_matmul(x: &Array, w: &Array, stride: i32, padding: i32) -> Result<Array> {
+    let (b, t, ci) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (co, k, s) = (w.shape()[1], w.shape()[2], stride);
+    let m = ceil_div(k, s);
+    let kp = m * s;
+    let wm = w.transpose_axes(&[0, 2, 1])?; // [ci, k, co]
+    let wm = if kp > k { ops::pad(&wm, &[(0, 0), (0, kp - k), (0, 0)], None, None)? } else { wm };
+    let wm = wm.reshape(&[ci, kp * co])?;
+    let y = ops::matmul(&x.reshape(&[b * t, ci])?, &wm)?.reshape(&[b, t, m, s * co])?;
+    let mut full: Option<Array> = None;
+    for j in 0..m {
+        let part = y.try_index((.., .., j, ..))?; // [b, t, s*co]
+        let part = if m > 1 { ops::pad(&part, &[(0, 0), (j, m - 1 - j), (0, 0)], None, None)? } else { part };
+        full = Some(match full {
+            None => part,
+            Some(acc) => ops::add(&acc, &part)?,
+        });
+    }
+    let full = match full {
+        Some(f) => f.reshape(&[b, (t + m - 1) * s, co])?,
+        None => return conv_transpose1d_mlx(x, w, stride, padding),
+    };
+    let out_len = (t - 1) * s - 2 * padding + k;
+    Ok(full.try_index((.., padding..padding + out_len, ..))?)
+}
+
+/// conv2d with a one-column kernel (`[Cout, Cin, KH, 1]`, width stride 1, no
+/// width padding): the width is folded into the batch and the conv1d path
+/// chosen by [`choose_conv1d`] runs over height.
+///
+/// # Shapes
+/// `x` `[B, H, W, Cin]`, `w` `[Cout, Cin, KH, 1]` -> `[B, H', W, Cout]`.
+pub fn conv2d_fold_width(x: &Array, w: &Array, stride: i32, padding: i32) -> Result<Array> {
+    let (b, h, wd, c) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (co, ci, kh) = (w.shape()[0], w.shape()[1], w.shape()[2]);
+    let xf = x.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b * wd, h, c])?;
+    let w1 = w.reshape(&[co, ci, kh])?;
+    let o = ConvOpts::new().stride(stride).padding(padding);
+    let y = conv1d_along(choose_conv1d(kh, o), &xf, &w1, o)?;
+    let ho = y.shape()[1];
+    Ok(y.reshape(&[b, wd, ho, co])?.transpose_axes(&[0, 2, 1, 3])?)
+}

@@ -1,0 +1,187 @@
+//! Weight-normalised convolutions, PyTorch's legacy `weight_norm` hook as a
+//! real reparametrisation: `weight = weight_g * weight_v / ||weight_v||`, the
+//! norm taken over every torch dim but 0, so gradients reach both `weight_g`
+//! and `weight_v` (no folding into a plain weight, which the reference does
+//! not do either during training).
+//!
+//! Norm axes (`shared/notes/reference.md`): Conv1d `weight_g` `[out,1,1]`,
+//! Conv2d `[out,1,1,1]`, ConvTranspose1d `[in,1,1]` (its torch weight is
+//! `[in,out,k]`, so one norm per input channel).
+
+use mlx_rs::macros::ModuleParameters;
+use mlx_rs::module::Param;
+use mlx_rs::{Array, ops};
+
+use super::conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
+use super::init::{torch_bias, torch_uniform};
+use super::layers::check_groups;
+use crate::error::Result;
+
+/// `||v||` over every axis but 0, keeping dims (`[n, 1, ..]`).
+pub fn norm_except_dim0(v: &Array) -> Result<Array> {
+    let axes: Vec<i32> = (1..v.ndim() as i32).collect();
+    let sq = ops::multiply(v, v)?;
+    Ok(ops::sqrt(&sq.sum_axes(&axes, true)?)?)
+}
+
+/// The folded weight `g * v / ||v||` in `v`'s (torch) layout.
+///
+/// # Shapes
+/// `g` `[n, 1, ..]`, `v` `[n, ..]` -> `v`'s shape.
+pub fn fold_weight(g: &Array, v: &Array) -> Result<Array> {
+    let scale = ops::divide(g, &norm_except_dim0(v)?)?;
+    Ok(ops::multiply(v, &scale)?)
+}
+
+/// `weight_norm(nn.Conv1d)`: `weight_g` `[out,1,1]`, `weight_v` `[out,in/g,k]`, `bias` `[out]`.
+#[derive(Debug, Clone, ModuleParameters)]
+pub struct WnConv1d {
+    /// Per-output-channel magnitude `[out, 1, 1]`.
+    #[param]
+    pub weight_g: Param<Array>,
+    /// Direction, torch layout `[out, in/groups, k]`.
+    #[param]
+    pub weight_v: Param<Array>,
+    /// Optional bias `[out]`.
+    #[param]
+    pub bias: Param<Option<Array>>,
+    /// Stride, padding, dilation, groups.
+    pub opts: ConvOpts,
+}
+
+impl WnConv1d {
+    /// PyTorch's default conv init for `weight_v` and bias, `weight_g = ||weight_v||`
+    /// (so the folded weight starts equal to `weight_v`, as `weight_norm` does).
+    pub fn new(in_channels: i32, out_channels: i32, kernel: i32, opts: ConvOpts, bias: bool) -> Result<Self> {
+        check_groups(in_channels, out_channels, opts.groups)?;
+        let cig = in_channels / opts.groups;
+        let fan_in = cig * kernel;
+        let v = torch_uniform(&[out_channels, cig, kernel], fan_in)?;
+        Ok(Self {
+            weight_g: Param::new(norm_except_dim0(&v)?),
+            weight_v: Param::new(v),
+            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
+            opts,
+        })
+    }
+
+    /// The folded torch-layout weight `[out, in/groups, k]`.
+    pub fn weight(&self) -> Result<Array> {
+        fold_weight(&self.weight_g, &self.weight_v)
+    }
+
+    /// Applies the conv with the folded weight.
+    ///
+    /// # Shapes
+    /// `[B, T, in]` -> `[B, T', out]`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        conv1d(x, &self.weight()?, self.bias.value.as_ref(), self.opts)
+    }
+}
+
+/// `weight_norm(nn.Conv2d)`: `weight_g` `[out,1,1,1]`, `weight_v` `[out,in/g,kh,kw]`, `bias` `[out]`.
+#[derive(Debug, Clone, ModuleParameters)]
+pub struct WnConv2d {
+    /// Per-output-channel magnitude `[out, 1, 1, 1]`.
+    #[param]
+    pub weight_g: Param<Array>,
+    /// Direction, torch layout `[out, in/groups, kh, kw]`.
+    #[param]
+    pub weight_v: Param<Array>,
+    /// Optional bias `[out]`.
+    #[param]
+    pub bias: Param<Option<Array>>,
+    /// (height, width) stride.
+    pub stride: (i32, i32),
+    /// (height, width) symmetric zero padding.
+    pub padding: (i32, i32),
+    /// Channel groups.
+    pub groups: i32,
+}
+
+impl WnConv2d {
+    /// PyTorch's default init (fan_in = in/groups * kh * kw), `weight_g = ||weight_v||`.
+    pub fn new(
+        in_channels: i32,
+        out_channels: i32,
+        kernel: (i32, i32),
+        stride: (i32, i32),
+        padding: (i32, i32),
+        groups: i32,
+        bias: bool,
+    ) -> Result<Self> {
+        check_groups(in_channels, out_channels, groups)?;
+        let cig = in_channels / groups;
+        let fan_in = cig * kernel.0 * kernel.1;
+        let v = torch_uniform(&[out_channels, cig, kernel.0, kernel.1], fan_in)?;
+        Ok(Self {
+            weight_g: Param::new(norm_except_dim0(&v)?),
+            weight_v: Param::new(v),
+            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
+            stride,
+            padding,
+            groups,
+        })
+    }
+
+    /// The folded torch-layout weight `[out, in/groups, kh, kw]`.
+    pub fn weight(&self) -> Result<Array> {
+        fold_weight(&self.weight_g, &self.weight_v)
+    }
+
+    /// Applies the conv with the folded weight.
+    ///
+    /// # Shapes
+    /// `[B, H, W, in]` -> `[B, H', W', out]`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        conv2d(x, &self.weight()?, self.bias.value.as_ref(), self.stride, self.padding, self.groups)
+    }
+}
+
+/// `weight_norm(nn.ConvTranspose1d)`: `weight_g` `[in,1,1]`, `weight_v` `[in,out,k]`, `bias` `[out]`.
+#[derive(Debug, Clone, ModuleParameters)]
+pub struct WnConvTranspose1d {
+    /// Per-input-channel magnitude `[in, 1, 1]`.
+    #[param]
+    pub weight_g: Param<Array>,
+    /// Direction, torch layout `[in, out, k]`.
+    #[param]
+    pub weight_v: Param<Array>,
+    /// Optional bias `[out]`.
+    #[param]
+    pub bias: Param<Option<Array>>,
+    /// Upsampling factor.
+    pub stride: i32,
+    /// Frames cropped from both ends of the full output.
+    pub padding: i32,
+}
+
+impl WnConvTranspose1d {
+    /// PyTorch's default init: torch computes fan_in from the weight's dim 1,
+    /// which for `[in, out, k]` is `out * k`; `weight_g = ||weight_v||`.
+    pub fn new(in_channels: i32, out_channels: i32, kernel: i32, stride: i32, padding: i32, bias: bool) -> Result<Self> {
+        check_groups(in_channels, out_channels, 1)?;
+        let fan_in = out_channels * kernel;
+        let v = torch_uniform(&[in_channels, out_channels, kernel], fan_in)?;
+        Ok(Self {
+            weight_g: Param::new(norm_except_dim0(&v)?),
+            weight_v: Param::new(v),
+            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
+            stride,
+            padding,
+        })
+    }
+
+    /// The folded torch-layout weight `[in, out, k]`.
+    pub fn weight(&self) -> Result<Array> {
+        fold_weight(&self.weight_g, &self.weight_v)
+    }
+
+    /// Applies the transposed conv with the folded weight.
+    ///
+    /// # Shapes
+    /// `[B, T, in]` -> `[B, (T-1)*stride - 2*padding + k, out]`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        conv_transpose1d(x, &self.weight()?, self.bias.value.as_ref(), self.stride, self.padding)
+    }
+}
