@@ -6,11 +6,13 @@
 pub mod backend;
 pub mod batch;
 pub mod components;
+pub mod data;
 pub mod error;
 pub mod gan;
 pub mod nn;
 pub mod registry;
 pub mod spec;
+pub mod train;
 
 pub use batch::{Batch, InferInput, VITSTrainOutput};
 pub use components::{

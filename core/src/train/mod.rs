@@ -1,0 +1,13 @@
+//! The GAN trainer: one step exactly as GPT-SoVITS `s2_train.py` takes it,
+//! built entirely from the spec, plus schedule, checkpoints and the run loop.
+
+pub mod audio_slice;
+pub mod checkpoint;
+
+pub mod noise_replay;
+pub mod params;
+pub mod schedule;
+pub mod step;
+
+
+pub use step::{StepReport, Trainer};

@@ -1,0 +1,46 @@
+//! Moving parameters between modules and name-keyed maps, and the gradient
+//! arithmetic the step needs (global norm, clipping).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use mlx_rs::module::ModuleParameters;
+use mlx_rs::{Array, ops};
+
+use crate::components::ParamMap;
+use crate::error::Result;
+
+/// Every parameter of `module` by its dotted (PyTorch) key, prefixed with `prefix`.
+pub fn collect<M: ModuleParameters + ?Sized>(module: &M, prefix: &str) -> ParamMap {
+    let all = crate::nn::torch_layout::flatten_params(module);
+    if prefix.is_empty() { all } else { all.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)).collect() }
+}
+
+/// Writes the entries of `values` whose key starts with `prefix` into `module`.
+pub fn assign<M: ModuleParameters + ?Sized>(module: &mut M, prefix: &str, values: &ParamMap) {
+    let flat: HashMap<Rc<str>, Array> = values
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (Rc::from(rest), v.clone())))
+        .collect();
+    module.update_flattened(flat);
+}
+
+/// sqrt(sum of squares) over every gradient, as a scalar array.
+pub fn global_norm(grads: &ParamMap) -> Result<Array> {
+    let mut total = Array::from_f32(0.0);
+    for g in grads.values() {
+        let g = g.as_dtype(mlx_rs::Dtype::Float32)?;
+        total = ops::add(&total, &ops::sum(&ops::square(&g)?, None)?)?;
+    }
+    Ok(ops::sqrt(&total)?)
+}
+
+/// Scales `grads` so their global norm is at most `max_norm` (torch
+/// `clip_grad_norm_`: factor max_norm / (norm + 1e-6), capped at 1).
+pub fn clip(grads: &ParamMap, norm: &Array, max_norm: f32) -> Result<ParamMap> {
+    let factor = ops::minimum(
+        &ops::divide(&Array::from_f32(max_norm), &ops::add(norm, &Array::from_f32(1e-6))?)?,
+        &Array::from_f32(1.0),
+    )?;
+    grads.iter().map(|(k, g)| Ok((k.clone(), ops::multiply(g, &factor)?))).collect()
+}

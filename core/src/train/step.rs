@@ -1,0 +1,335 @@
+//! One GAN training step, as GPT-SoVITS `s2_train.py::train_and_evaluate`:
+//! generator forward; real audio cut at the generator's segment;
+//! discriminator update on the detached fake; generator update with every
+//! generator-side loss through a fresh pass of the updated discriminators.
+//! The generator update re-runs the generator forward with the first pass's
+//! random draws replayed, so both updates see the same segment and noise.
+
+use std::cell::RefCell;
+
+use mlx_rs::error::Exception;
+use mlx_rs::transforms::value_and_grad;
+use mlx_rs::{Array, ops};
+
+use crate::batch::{Batch, VITSTrainOutput};
+use crate::components::{DiscriminatorOutput, LossContext, Optimizer, ParamMap, Side};
+use crate::error::{Error, Result};
+use crate::gan::{Gan, assign_groups};
+use crate::nn::noise::{NoiseSource, SeededNoise};
+use crate::registry;
+use crate::spec::Spec;
+use crate::train::audio_slice::slice_audio;
+use crate::train::noise_replay::RecordingNoise;
+use crate::train::{params, schedule};
+
+/// Scalars logged for one step.
+#[derive(Debug, Clone, Default)]
+pub struct StepReport {
+    /// Step index (after this step).
+    pub step: u64,
+    /// Epoch of the step.
+    pub epoch: u64,
+    /// Generator learning rate used.
+    pub learning_rate: f32,
+    /// Weighted generator total.
+    pub g_total: f32,
+    /// Weighted discriminator total.
+    pub d_total: f32,
+    /// Unweighted loss terms, keyed `g/<name>`, `d/<name>` (and sub-terms).
+    pub terms: Vec<(String, f32)>,
+    /// Generator gradient norm before clipping.
+    pub g_grad_norm: f32,
+    /// Discriminator gradient norm before clipping.
+    pub d_grad_norm: f32,
+    /// Why the update was skipped (non-finite loss or gradient), if it was.
+    pub skipped: Option<String>,
+}
+
+/// The model, optimizers and all state that a checkpoint must restore.
+pub struct Trainer {
+    /// The resolved spec.
+    pub spec: Spec,
+    /// Generator, discriminators, losses, frontend.
+    pub gan: Gan,
+    /// Generator optimizer.
+    pub opt_g: Box<dyn Optimizer>,
+    /// Discriminator optimizer.
+    pub opt_d: Box<dyn Optimizer>,
+    /// f32 master copies of the trainable generator parameters.
+    pub g_master: ParamMap,
+    /// f32 master copies of the trainable discriminator parameters (prefixed keys).
+    pub d_master: ParamMap,
+    /// Source of every random draw in training.
+    pub noise: SeededNoise,
+    /// Steps taken.
+    pub step: u64,
+    /// Current epoch (0-based).
+    pub epoch: u64,
+    /// Non-finite steps in a row (the run stops past `trainer.max_nonfinite_in_row`).
+    pub nonfinite_in_row: u32,
+}
+
+/// Converts a core error inside an MLX transform closure, keeping the original.
+fn stash(slot: &RefCell<Option<Error>>, e: Error) -> Exception {
+    let msg = e.to_string();
+    *slot.borrow_mut() = Some(e);
+    Exception::custom(msg)
+}
+
+fn scalar(a: &Array) -> f32 {
+    a.item_cast::<f32>()
+}
+
+impl Trainer {
+    /// Builds every component and both optimizers from `spec`.
+    pub fn new(spec: Spec) -> Result<Trainer> {
+        let gan = Gan::build(&spec)?;
+        let g_all = params::collect(&*gan.generator, "");
+        let ctx_g = assign_groups(
+            g_all.keys(),
+            &gan.generator.parameter_groups(),
+            &gan.generator.frozen_prefixes(),
+            &spec.optimizer_g,
+            "optimizer_g",
+        )?;
+        let mut d_all = ParamMap::new();
+        for (i, (_, d)) in gan.discriminators.iter().enumerate() {
+            d_all.extend(params::collect(&**d, &gan.discriminator_prefix(i)));
+        }
+        let ctx_d = assign_groups(d_all.keys(), &[], &[], &spec.optimizer_d, "optimizer_d")?;
+        let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
+        let opt_d = registry::build_optimizer(&spec.optimizer_d.component("optimizer_d"), "optimizer_d", &ctx_d)?;
+        let owned = |ctx: &crate::components::OptimizerContext, all: &ParamMap| -> Result<ParamMap> {
+            ctx.groups
+                .iter()
+                .flat_map(|g| g.params.iter())
+                .map(|k| Ok((k.clone(), all[k].as_dtype(mlx_rs::Dtype::Float32)?)))
+                .collect()
+        };
+        let g_master = owned(&ctx_g, &g_all)?;
+        let d_master = owned(&ctx_d, &d_all)?;
+        let noise = SeededNoise::new(spec.trainer.seed)?;
+        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, noise, step: 0, epoch: 0, nonfinite_in_row: 0 };
+        t.push_params()?;
+        Ok(t)
+    }
+
+    /// Writes the optimizers' compute-precision copies of the masters into the models.
+    pub fn push_params(&mut self) -> Result<()> {
+        let g = self.opt_g.compute_params(&self.g_master)?;
+        params::assign(&mut *self.gan.generator, "", &g);
+        let d = self.opt_d.compute_params(&self.d_master)?;
+        for (i, (_, disc)) in self.gan.discriminators.iter_mut().enumerate() {
+            let prefix = crate::gan::discriminator_prefix(&self.spec.discriminators.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), i);
+            params::assign(&mut **disc, &prefix, &d);
+        }
+        Ok(())
+    }
+
+    /// Sets both optimizers' learning rates from the schedule at the current step.
+    fn apply_schedule(&mut self) -> f32 {
+        let s = &self.spec.schedule;
+        let lr_g = schedule::learning_rate(s, self.spec.optimizer_g.learning_rate, self.epoch, self.step);
+        let lr_d = schedule::learning_rate(s, self.spec.optimizer_d.learning_rate, self.epoch, self.step);
+        self.opt_g.set_learning_rate(lr_g);
+        self.opt_d.set_learning_rate(lr_d);
+        lr_g
+    }
+
+    /// One full D + G step on `batch` with draws from the trainer's own noise.
+    pub fn train_step(&mut self, batch: &Batch) -> Result<StepReport> {
+        let mut noise = self.noise.clone();
+        let report = self.train_step_with(batch, &mut noise)?;
+        self.noise = noise;
+        Ok(report)
+    }
+
+    /// One full D + G step taking every random draw from `noise` (tests pass
+    /// the reference's recorded draws here).
+    pub fn train_step_with(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<StepReport> {
+        let lr = self.apply_schedule();
+        let hop = self.spec.data.hop_length;
+        let segment = self.spec.trainer.segment_size;
+        let frames = self.spec.segment_frames();
+        let clip = self.spec.trainer.grad_clip;
+        let mut report = StepReport { epoch: self.epoch, learning_rate: lr, ..StepReport::default() };
+
+        // 1. generator forward (draws recorded for the generator update)
+        self.gan.generator.set_training(true);
+        let mut recording = RecordingNoise::new(noise);
+        let first = self.gan.generator.forward_train(batch, &mut recording)?;
+        let y = slice_audio(&batch.audio, &first.ids_slice, hop, segment)?;
+        let y_hat_detached = mlx_rs::stop_gradient(&first.y_hat)?;
+
+        // 2. discriminator update on the detached fake
+        let d_keys: Vec<String> = self.d_master.keys().cloned().collect();
+        let d_inputs: Vec<Array> = {
+            let current = self.opt_d.compute_params(&self.d_master)?;
+            d_keys.iter().map(|k| current[k].clone()).collect()
+        };
+        let (d_values, d_names, d_grads) = {
+            let failure = RefCell::new(None);
+            let names = RefCell::new(Vec::new());
+            let Trainer { gan, spec, .. } = &mut *self;
+            let disc_names: Vec<&str> = spec.discriminators.iter().map(|c| c.name.as_str()).collect();
+            let closure = |inputs: &[Array]| -> std::result::Result<Vec<Array>, Exception> {
+                let mut run = || -> Result<Vec<Array>> {
+                    let map: ParamMap = d_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
+                    let outs = run_discriminators(gan, &disc_names, Some(&map), &y, &y_hat_detached)?;
+                    let ctx = LossContext {
+                        batch, y: &y, y_hat: &y_hat_detached, generated: &first, disc: &outs,
+                        frontend: &*gan.frontend, segment_frames: frames,
+                    };
+                    weighted_side(gan, Side::Discriminator, &ctx, &mut names.borrow_mut())
+                };
+                run().map_err(|e| stash(&failure, e))
+            };
+            let mut vg = value_and_grad(closure);
+            let result = vg(&d_inputs);
+            drop(vg);
+            match (result, failure.into_inner()) {
+                (Ok((values, grads)), _) => (values, names.into_inner(), grads),
+                (Err(_), Some(e)) => return Err(e),
+                (Err(e), None) => return Err(e.into()),
+            }
+        };
+        let d_grads: ParamMap = d_keys.iter().cloned().zip(d_grads).collect();
+        let d_norm = params::global_norm(&d_grads)?;
+        mlx_rs::transforms::eval(d_values.iter().chain(std::iter::once(&d_norm)))?;
+        report.d_total = scalar(&d_values[0]);
+        report.d_grad_norm = scalar(&d_norm);
+        report.terms.extend(d_names.into_iter().zip(d_values[1..].iter().map(scalar)));
+        let d_finite = report.d_total.is_finite() && report.d_grad_norm.is_finite();
+        if d_finite {
+            let grads = match clip { Some(c) => params::clip(&d_grads, &d_norm, c)?, None => d_grads };
+            self.opt_d.update(&mut self.d_master, &grads)?;
+            self.push_params()?;
+        }
+
+        // 3. generator update through the updated discriminators
+        let g_keys: Vec<String> = self.g_master.keys().cloned().collect();
+        let g_inputs: Vec<Array> = {
+            let current = self.opt_g.compute_params(&self.g_master)?;
+            g_keys.iter().map(|k| current[k].clone()).collect()
+        };
+        let replay = RefCell::new(recording.replay());
+        let (g_values, g_names, g_grads) = {
+            let failure = RefCell::new(None);
+            let names = RefCell::new(Vec::new());
+            let Trainer { gan, spec, .. } = &mut *self;
+            let disc_names: Vec<&str> = spec.discriminators.iter().map(|c| c.name.as_str()).collect();
+            let gan = RefCell::new(gan);
+            let closure = |inputs: &[Array]| -> std::result::Result<Vec<Array>, Exception> {
+                let run = || -> Result<Vec<Array>> {
+                    let map: ParamMap = g_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
+                    let mut gan = gan.borrow_mut();
+                    params::assign(&mut *gan.generator, "", &map);
+                    let out: VITSTrainOutput = gan.generator.forward_train(batch, &mut *replay.borrow_mut())?;
+                    let outs = run_discriminators(&mut gan, &disc_names, None, &y, &out.y_hat)?;
+                    let ctx = LossContext {
+                        batch, y: &y, y_hat: &out.y_hat, generated: &out, disc: &outs,
+                        frontend: &*gan.frontend, segment_frames: frames,
+                    };
+                    weighted_side(&gan, Side::Generator, &ctx, &mut names.borrow_mut())
+                };
+                run().map_err(|e| stash(&failure, e))
+            };
+            let mut vg = value_and_grad(closure);
+            let result = vg(&g_inputs);
+            drop(vg);
+            match (result, failure.into_inner()) {
+                (Ok((values, grads)), _) => (values, names.into_inner(), grads),
+                (Err(_), Some(e)) => return Err(e),
+                (Err(e), None) => return Err(e.into()),
+            }
+        };
+        let g_grads: ParamMap = g_keys.iter().cloned().zip(g_grads).collect();
+        let g_norm = params::global_norm(&g_grads)?;
+        mlx_rs::transforms::eval(g_values.iter().chain(std::iter::once(&g_norm)))?;
+        report.g_total = scalar(&g_values[0]);
+        report.g_grad_norm = scalar(&g_norm);
+        report.terms.extend(g_names.into_iter().zip(g_values[1..].iter().map(scalar)));
+        let g_finite = report.g_total.is_finite() && report.g_grad_norm.is_finite();
+        if g_finite {
+            let grads = match clip { Some(c) => params::clip(&g_grads, &g_norm, c)?, None => g_grads };
+            self.opt_g.update(&mut self.g_master, &grads)?;
+        }
+        self.push_params()?;
+        self.eval_state()?;
+
+        if d_finite && g_finite {
+            self.nonfinite_in_row = 0;
+        } else {
+            self.nonfinite_in_row += 1;
+            report.skipped = Some(format!(
+                "non-finite {} (d_total {}, d_grad_norm {}, g_total {}, g_grad_norm {}); {} update(s) skipped",
+                if d_finite { "generator loss or gradient" } else { "discriminator loss or gradient" },
+                report.d_total, report.d_grad_norm, report.g_total, report.g_grad_norm,
+                if d_finite || g_finite { "one" } else { "both" },
+            ));
+        }
+        self.step += 1;
+        report.step = self.step;
+        Ok(report)
+    }
+
+    /// Evaluates every parameter and optimizer state so the next step starts
+    /// from concrete arrays (bounds the lazy graph).
+    pub fn eval_state(&self) -> Result<()> {
+        let s_g = self.opt_g.state()?;
+        let s_d = self.opt_d.state()?;
+        mlx_rs::transforms::eval(self.g_master.values().chain(self.d_master.values()).chain(s_g.values()).chain(s_d.values()))?;
+        Ok(())
+    }
+}
+
+/// Runs every discriminator on (`y`, `y_hat`); with `params`, first loads the
+/// given (prefixed) discriminator parameters.
+fn run_discriminators(
+    gan: &mut Gan,
+    names: &[&str],
+    params: Option<&ParamMap>,
+    y: &Array,
+    y_hat: &Array,
+) -> Result<Vec<DiscriminatorOutput>> {
+    let mut outs = Vec::with_capacity(gan.discriminators.len());
+    for (i, (_, d)) in gan.discriminators.iter_mut().enumerate() {
+        if let Some(map) = params {
+            params::assign(&mut **d, &crate::gan::discriminator_prefix(names, i), map);
+        }
+        outs.push(d.forward(y, y_hat)?);
+    }
+    Ok(outs)
+}
+
+/// [weighted total, each unweighted term...] of one side; `names` receives
+/// the log key of each returned term.
+fn weighted_side(gan: &Gan, side: Side, ctx: &LossContext<'_>, names: &mut Vec<String>) -> Result<Vec<Array>> {
+    names.clear();
+    let prefix = match side {
+        Side::Generator => "g",
+        Side::Discriminator => "d",
+    };
+    let mut total = Array::from_f32(0.0);
+    let mut terms = Vec::new();
+    for wl in &gan.losses {
+        if !wl.loss.sides().contains(&side) {
+            continue;
+        }
+        let value = match side {
+            Side::Generator => wl.loss.generator(ctx)?,
+            Side::Discriminator => wl.loss.discriminator(ctx)?,
+        };
+        let Some(t) = value else { continue };
+        total = ops::add(&total, &ops::multiply(&t.value, &Array::from_f32(wl.weight))?)?;
+        names.push(format!("{prefix}/{}", wl.name));
+        terms.push(t.value);
+        for (part, v) in t.parts {
+            names.push(format!("{prefix}/{}/{part}", wl.name));
+            terms.push(v);
+        }
+    }
+    let mut out = vec![total];
+    out.extend(terms);
+    Ok(out)
+}
