@@ -162,6 +162,8 @@ pub struct TrainerSpec {
     pub seed: u64,
     /// Skip invalid data items (counted) instead of refusing to train.
     pub skip_bad_items: bool,
+    /// Stop the run after this many non-finite (skipped) steps in a row.
+    pub max_nonfinite_in_row: u32,
 }
 
 impl Default for TrainerSpec {
@@ -179,6 +181,7 @@ impl Default for TrainerSpec {
             keep_checkpoints: 3,
             seed: 1234,
             skip_bad_items: false,
+            max_nonfinite_in_row: 10,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod check;
 mod plugins;
 mod smoke;
+mod train;
 
 use std::path::PathBuf;
 
@@ -32,6 +33,8 @@ enum Command {
     Plugins,
     /// Validate the spec: resolve `extends`, build every component, print the resolved spec.
     Check,
+    /// Train on a dataset, writing checkpoints and metrics into a run directory.
+    Train(train::TrainArgs),
 }
 
 impl Cli {
@@ -57,6 +60,10 @@ fn main() -> Result<()> {
         Command::Check => {
             let (path, spec) = cli.single_spec()?;
             check::run(&path, &spec)
+        }
+        Command::Train(args) => {
+            let (_, spec) = cli.single_spec()?;
+            train::run_train(spec, args)
         }
     }
 }

@@ -4,8 +4,10 @@
 pub mod audio_slice;
 pub mod checkpoint;
 
+pub mod metrics;
 pub mod noise_replay;
 pub mod params;
+pub mod run;
 pub mod schedule;
 pub mod step;
 

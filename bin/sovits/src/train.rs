@@ -1,0 +1,92 @@
+//! `sovits --spec FILE train --data DIR --out RUN [--resume] [--init-from CKPT] [--steps N]`:
+//! runs the trainer with a progress bar; Ctrl-C saves a checkpoint and exits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use sovits_core::Spec;
+use sovits_core::train::StepReport;
+use sovits_core::train::run::{Observer, RunOptions, run};
+
+/// Arguments of `train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Dataset directory (metadata.json + npy folders); defaults to the spec's data.dir.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run directory for checkpoints, metrics.jsonl and samples.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from the newest checkpoint in --out.
+    #[arg(long)]
+    pub resume: bool,
+    /// Initialise G (and D) from a checkpoint directory or a G safetensors file.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Stop after N steps in total.
+    #[arg(long)]
+    pub steps: Option<u64>,
+}
+
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Observer for Progress {
+    fn start(&mut self, first_step: u64, last_step: Option<u64>) {
+        if let Some(n) = last_step {
+            self.bar.set_length(n);
+        }
+        self.bar.set_position(first_step);
+    }
+
+    fn step(&mut self, r: &StepReport, _items: &[String], rate: f64) {
+        let pick = |k: &str| r.terms.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        let mel = pick("g/mel-l1").map(|v| format!(" mel {v:.3}")).unwrap_or_default();
+        self.bar.set_position(r.step);
+        self.bar.set_message(format!("g {:.3} d {:.3}{mel} | {rate:.2} steps/s", r.g_total, r.d_total));
+    }
+
+    fn message(&mut self, text: &str) {
+        self.bar.println(text);
+    }
+}
+
+/// Runs `train`.
+pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
+    let data = args
+        .data
+        .clone()
+        .or_else(|| spec.data.dir.clone())
+        .context("no dataset: pass --data DIR or set data.dir in the spec")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("second interrupt: exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from: args.init_from.clone(), max_steps: args.steps };
+    let mut progress = Progress { bar };
+    let summary = run(spec, &opts, &stop, &mut progress).context("training")?;
+    progress.bar.finish();
+    println!(
+        "{} after {} steps; checkpoint {}; metrics {}",
+        if summary.interrupted { "stopped" } else { "done" },
+        summary.steps,
+        summary.checkpoint.map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()),
+        args.out.join("metrics.jsonl").display()
+    );
+    Ok(())
+}
