@@ -5,7 +5,8 @@
 #   SOVITS_MLX_BACKEND=cuda scripts/setup.sh   # CUDA 13 build of MLX
 #
 # What it does, each step skipped when already done (a re-run takes seconds):
-#   1. apt: libclang (bindgen), Debian's OpenBLAS, g++, python venv support.
+#   1. apt: libclang (bindgen), Debian's OpenBLAS, g++, python venv support,
+#      espeak-ng (speaks the demo corpus, phonemes for `sovits prepare`).
 #   2. Rust toolchain via rustup when cargo is missing.
 #   3. A project-owned Python venv holding the pinned MLX wheel
 #      (mlx-cpu==0.32.2, or mlx-cuda-13==0.32.2), which ships libmlx.so.
@@ -34,7 +35,7 @@ case "$BACKEND" in
 esac
 
 # --- 1. system packages -------------------------------------------------------
-APT_PACKAGES=(libclang-dev libopenblas0-pthread g++ python3 python3-venv ca-certificates curl)
+APT_PACKAGES=(libclang-dev libopenblas0-pthread g++ python3 python3-venv ca-certificates curl espeak-ng binutils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

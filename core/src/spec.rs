@@ -270,6 +270,16 @@ impl Spec {
         Self::from_value(merged, path)
     }
 
+    /// The built-in GPT-SoVITS v2 recipe with `overrides` applied.
+    pub fn builtin(overrides: &[String]) -> Result<Spec> {
+        let mut merged = serde_json::to_value(Spec::default())
+            .map_err(|e| Error::SpecInvalid { path: "<built-in spec>".into(), message: e.to_string() })?;
+        for o in overrides {
+            apply_override(&mut merged, o)?;
+        }
+        Self::from_value(merged, Path::new("<built-in spec>"))
+    }
+
     /// Deserialises and validates a merged spec value; `origin` names it in errors.
     pub fn from_value(value: Value, origin: &Path) -> Result<Spec> {
         let mut spec: Spec = serde_path_to_error::deserialize(value).map_err(|e| Error::SpecInvalid {

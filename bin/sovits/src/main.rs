@@ -1,6 +1,7 @@
 //! `sovits`: the command line of the sovits trainer.
 
 mod check;
+mod data_cmd;
 mod plugins;
 mod smoke;
 mod train;
@@ -35,6 +36,11 @@ enum Command {
     Check,
     /// Train on a dataset, writing checkpoints and metrics into a run directory.
     Train(train::TrainArgs),
+    /// Dataset tools.
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
+    /// Build a dataset from wav files and transcripts.
+    Prepare(data_cmd::PrepareArgs),
 }
 
 impl Cli {
@@ -51,6 +57,16 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// The given spec, or the built-in GPT-SoVITS v2 recipe when none is given.
+    fn spec_or_default(&self) -> Result<Spec> {
+        if self.spec.is_empty() {
+            return Ok(Spec::builtin(&self.set)?);
+        }
+        Ok(self.single_spec()?.1)
+    }
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     sovits_plugins::link_all();
@@ -61,6 +77,8 @@ fn main() -> Result<()> {
             let (path, spec) = cli.single_spec()?;
             check::run(&path, &spec)
         }
+        Command::Data(cmd) => data_cmd::run_check(&cli.spec_or_default()?, cmd),
+        Command::Prepare(args) => data_cmd::run_prepare(&cli.spec_or_default()?, args),
         Command::Train(args) => {
             let (_, spec) = cli.single_spec()?;
             train::run_train(spec, args)

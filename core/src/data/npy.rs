@@ -85,7 +85,7 @@ fn info_of(npy: &NpyFile<BufReader<File>>) -> NpyInfo {
     NpyInfo {
         shape: npy.shape().iter().map(|&d| d as usize).collect(),
         elem: classify(&dtype),
-        descr: dtype.descr(),
+        descr: dtype.descr().trim_matches('\'').to_string(),
         fortran: npy.order() == Order::Fortran,
     }
 }

@@ -89,10 +89,8 @@ pub(crate) fn check_conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOp
             ws,
         ));
     }
-    if let Some(b) = bias {
-        if b.shape() != [cout] {
-            return Err(shape_err("conv1d bias", format!("[{cout}]"), b.shape()));
-        }
+    if let Some(b) = bias.filter(|b| b.shape() != [cout]) {
+        return Err(shape_err("conv1d bias", format!("[{cout}]"), b.shape()));
     }
     let span = o.dilation * (k - 1) + 1;
     if xs[1] + 2 * o.padding < span {
@@ -118,7 +116,7 @@ fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
 /// `[B, (T + 2p - d(K-1) - 1)/stride + 1, Cout]`.
 pub fn conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<Array> {
     check_conv1d(x, w, bias, o)?;
-    let path = if on_gpu() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(w.shape()[2], o) };
+    let path = if on_gpu() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(x.shape()[2], w.shape()[2], o) };
     let y = conv_paths::conv1d_along(path, x, w, o)?;
     add_bias(y, bias)
 }
@@ -148,10 +146,8 @@ pub fn conv_transpose1d(x: &Array, w: &Array, bias: Option<&Array>, stride: i32,
     if out_len < 1 {
         return Err(shape_err("conv_transpose1d input", "a positive output length".into(), xs));
     }
-    if let Some(b) = bias {
-        if b.shape() != [ws[1]] {
-            return Err(shape_err("conv_transpose1d bias", format!("[{}]", ws[1]), b.shape()));
-        }
+    if let Some(b) = bias.filter(|b| b.shape() != [ws[1]]) {
+        return Err(shape_err("conv_transpose1d bias", format!("[{}]", ws[1]), b.shape()));
     }
     let y = if on_gpu() || !conv_paths::use_transpose_matmul(ws[2], stride) {
         conv_paths::conv_transpose1d_mlx(x, w, stride, padding)?
@@ -184,10 +180,8 @@ pub fn conv2d(
     if ws.len() != 4 || groups < 1 || xs[3] % groups != 0 || ws[1] * groups != xs[3] || ws[0] % groups != 0 {
         return Err(shape_err("conv2d weight", format!("[Cout, {}, KH, KW] (groups {groups})", xs[3] / groups.max(1)), ws));
     }
-    if let Some(b) = bias {
-        if b.shape() != [ws[0]] {
-            return Err(shape_err("conv2d bias", format!("[{}]", ws[0]), b.shape()));
-        }
+    if let Some(b) = bias.filter(|b| b.shape() != [ws[0]]) {
+        return Err(shape_err("conv2d bias", format!("[{}]", ws[0]), b.shape()));
     }
     if stride.0 < 1 || stride.1 < 1 || padding.0 < 0 || padding.1 < 0 {
         return Err(Error::Shape {

@@ -63,7 +63,7 @@ pub fn write_safetensors(path: &Path, tensors: &ParamMap) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::Weights(format!("cannot write {}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(".{}.{}.tmp.safetensors", name.to_string_lossy(), std::process::id()));
     for a in tensors.values() {
         a.eval()?;
     }

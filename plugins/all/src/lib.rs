@@ -4,4 +4,12 @@
 
 /// Forces every plugin crate to be linked (an unreferenced crate's
 /// `inventory::submit!` would otherwise vanish at link time).
-pub fn link_all() {}
+pub fn link_all() {
+    std::hint::black_box(sovits_plugin_lsgan::link as fn());
+    std::hint::black_box(sovits_plugin_hinge::link as fn());
+    std::hint::black_box(sovits_plugin_feature_matching::link as fn());
+    std::hint::black_box(sovits_plugin_kl::link as fn());
+    std::hint::black_box(sovits_plugin_kl_ssl::link as fn());
+    std::hint::black_box(sovits_plugin_adamw::link as fn());
+    std::hint::black_box(sovits_plugin_adamw_bf16::link as fn());
+}

@@ -1,0 +1,183 @@
+//! `sovits prepare`: wav files + transcripts -> a dataset directory.
+//!
+//! Per clip (facts from GPT-SoVITS `prepare_datasets/2-get-hubert-wav32k.py`):
+//! decode (hound; mono by channel mean), resample to the frontend's rate, drop
+//! clips with max|x| > 2.2, peak-mix `x / max|x| * 0.475 + 0.5 x`, drop clips
+//! outside 0.6 s .. 54 s; spec with the given frontend (`linear`); phoneme ids via
+//! espeak-ng (`phonemes.rs`). Semantic ids: only the `kmeans` STAND-IN exists
+//! (`kmeans.rs`: log-mel frames at 25 Hz clustered into codes, NOT HuBERT); the
+//! dataset is marked `"units": "kmeans-standin"`. Every dropped clip is counted
+//! with its reason.
+
+use std::path::{Path, PathBuf};
+
+use mlx_rs::Array;
+
+use super::kmeans;
+use super::layout::{self, Folder};
+use super::metadata::{ItemMeta, Metadata, Units};
+use super::npy;
+use super::phonemes;
+use super::resample::resample;
+use crate::components::SpectralFrontend;
+use crate::error::{Error, Result};
+
+/// Where semantic ids come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrepareUnits {
+    /// The stand-in: k-means with `k` codes over log-mel frames at 25 Hz.
+    Kmeans {
+        /// Number of codes (at most the codebook size, 1024).
+        k: usize,
+    },
+}
+
+/// Options of `sovits prepare`.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// Folder with `<stem>.wav` files.
+    pub audio_dir: PathBuf,
+    /// Text file, one `stem|text` (or `stem<TAB>text`) per line.
+    pub transcripts: PathBuf,
+    /// Output dataset directory (created).
+    pub out: PathBuf,
+    /// Semantic units.
+    pub units: PrepareUnits,
+    /// espeak-ng voice (`en-us`).
+    pub voice: String,
+    /// Speaker name written to the metadata.
+    pub speaker: String,
+    /// Seed of the k-means initialisation.
+    pub seed: u64,
+}
+
+/// What `prepare::run` did.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareSummary {
+    /// Items written.
+    pub written: usize,
+    /// Clips left out: (stem, reason).
+    pub dropped: Vec<(String, String)>,
+    /// Things the user must hear about (the stand-in units).
+    pub warnings: Vec<String>,
+}
+
+fn data_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Data { path: path.to_path_buf(), message: message.into() }
+}
+
+/// Decodes a wav file to mono f32 in [-1, 1] and its sampling rate.
+pub fn read_wav(path: &Path) -> Result<(Vec<f32>, usize)> {
+    let mut r = hound::WavReader::open(path).map_err(|e| data_err(path, format!("cannot decode wav: {e}")))?;
+    let spec = r.spec();
+    let ch = spec.channels.max(1) as usize;
+    let raw: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().collect::<std::result::Result<_, _>>(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample.max(1) - 1)) as f32;
+            r.samples::<i32>().map(|s| s.map(|v| v as f32 * scale)).collect()
+        }
+    }
+    .map_err(|e| data_err(path, format!("cannot read samples: {e}")))?;
+    let mono = raw.chunks(ch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
+    Ok((mono, spec.sample_rate as usize))
+}
+
+fn host(a: &Array) -> Result<Vec<f32>> {
+    let a = mlx_rs::ops::reshape(a, &[-1])?;
+    a.eval()?;
+    Ok(a.as_slice::<f32>().to_vec())
+}
+
+/// Parses the transcript file into (stem, text) pairs.
+fn transcripts(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((stem, t)) = line.split_once('|').or_else(|| line.split_once('\t')) else {
+            return Err(data_err(path, format!("line {}: expected `stem|text`, found `{line}`", n + 1)));
+        };
+        out.push((stem.trim().to_string(), t.trim().to_string()));
+    }
+    Ok(out)
+}
+
+/// Runs the preparation; see the module docs.
+pub fn run(opts: &PrepareOptions, frontend: &dyn SpectralFrontend) -> Result<PrepareSummary> {
+    let sr = frontend.sampling_rate();
+    let hop = frontend.hop_length();
+    let mut summary = PrepareSummary::default();
+    for f in [Folder::Audio, Folder::Spec, Folder::PhonemeIds, Folder::SemanticIds] {
+        let d = opts.out.join(f.name());
+        std::fs::create_dir_all(&d).map_err(|e| data_err(&d, format!("cannot create: {e}")))?;
+    }
+    let mut items = Vec::new();
+    let mut mels: Vec<(String, Vec<f32>)> = Vec::new();
+    let n_mels = frontend.n_mels();
+    for (stem, text) in transcripts(&opts.transcripts)? {
+        let wav = opts.audio_dir.join(format!("{stem}.wav"));
+        let (x, rate) = read_wav(&wav)?;
+        let x = resample(&x, rate, sr);
+        let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if peak > 2.2 {
+            summary.dropped.push((stem, format!("max|x| = {peak:.3} > 2.2")));
+            continue;
+        }
+        if peak == 0.0 {
+            summary.dropped.push((stem, "silent clip (max|x| = 0)".into()));
+            continue;
+        }
+        let secs = x.len() as f64 / sr as f64;
+        if !(secs > layout::MIN_SECONDS && secs < layout::MAX_SECONDS) {
+            summary.dropped.push((stem, format!("duration {secs:.3} s outside 0.6 s .. 54 s")));
+            continue;
+        }
+        let x: Vec<f32> = x.iter().map(|v| v / peak * 0.475 + 0.5 * v).collect();
+        let audio = Array::from_slice(&x, &[1, x.len() as i32]);
+        let lin = host(&frontend.linear(&audio)?)?; // [1, T, F]
+        let nf = frontend.n_freq();
+        let t = lin.len() / nf;
+        if t != x.len() / hop {
+            return Err(data_err(&wav, format!("spec frames from the frontend: expected {} (= {} samples // {hop}), found {t}", x.len() / hop, x.len())));
+        }
+        let mut spec = vec![0.0f32; nf * t];
+        for (j, row) in lin.chunks_exact(nf).enumerate() {
+            for (f, &v) in row.iter().enumerate() {
+                spec[f * t + j] = v;
+            }
+        }
+        let (_, ids) = phonemes::text_to_ids(&text, &opts.voice)?;
+        npy::write_f32(&Folder::Audio.file(&opts.out, &stem), &[x.len()], &x)?;
+        npy::write_f32(&Folder::Spec.file(&opts.out, &stem), &[nf, t], &spec)?;
+        npy::write_i32(&Folder::PhonemeIds.file(&opts.out, &stem), &[ids.len()], &ids)?;
+        mels.push((stem.clone(), kmeans::halve_rate(&host(&frontend.mel(&audio)?)?, n_mels)));
+        items.push(ItemMeta {
+            id: stem.clone(),
+            speaker: opts.speaker.clone(),
+            text,
+            stem: None,
+            samples: Some(x.len() as u64),
+            frames: Some(t as u64),
+            phonemes: Some(ids.len() as u64),
+        });
+    }
+    let PrepareUnits::Kmeans { k } = opts.units;
+    let all: Vec<f32> = mels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let cent = kmeans::fit(&all, n_mels, k.min(layout::CODEBOOK_SIZE as usize), 20, opts.seed);
+    for (stem, m) in &mels {
+        let codes = kmeans::assign(&cent, n_mels, m);
+        npy::write_i32(&Folder::SemanticIds.file(&opts.out, stem), &[codes.len()], &codes)?;
+    }
+    summary.warnings.push(format!(
+        "STAND-IN UNITS: semantic_ids are k-means codes ({k}) of log-mel frames, NOT HuBERT units; \
+         the dataset is marked \"units\": \"kmeans-standin\" and models trained on it are toys"
+    ));
+    summary.written = items.len();
+    let meta = Metadata { version: 1, sampling_rate: sr, hop_length: hop, units: Units::KmeansStandin, items };
+    meta.save(&opts.out)?;
+    Ok(summary)
+}

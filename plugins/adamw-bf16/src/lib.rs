@@ -1,0 +1,90 @@
+//! AdamW with f32 master weights for bf16 training: the update is the `adamw`
+//! plugin's (torch `AdamW`, see `sovits_plugin_adamw`), applied in f32 to the
+//! f32 master parameters with f32 moments; the model computes with the bf16
+//! copies returned by [`Optimizer::compute_params`]. GPT-SoVITS itself trains
+//! with fp16 autocast + GradScaler (`GPT_SoVITS/s2_train.py`); bf16 needs no
+//! loss scaling.
+#![deny(missing_docs)]
+
+use mlx_rs::Dtype;
+use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
+use sovits_core::registry::Factory;
+use sovits_core::spec::ComponentSpec;
+use sovits_core::{Registration, Result};
+use sovits_plugin_adamw::{AdamW, Config, parse_config};
+
+/// Registered name.
+pub const NAME: &str = "adamw-bf16";
+
+/// AdamW over f32 master weights; compute copies are bf16.
+#[derive(Debug, Clone)]
+pub struct AdamWBf16 {
+    inner: AdamW,
+}
+
+impl AdamWBf16 {
+    /// An optimizer owning the parameters of `ctx.groups`.
+    pub fn new(config: Config, ctx: &OptimizerContext) -> Result<Self> {
+        Ok(Self { inner: AdamW::new(NAME, config, ctx)?.with_f32_master() })
+    }
+
+    /// The wrapped f32 optimizer.
+    pub fn inner(&self) -> &AdamW {
+        &self.inner
+    }
+}
+
+impl Optimizer for AdamWBf16 {
+    /// Steps the master weights in `params` (made f32 if they are not) with
+    /// `grads` of any float dtype, upcast to f32.
+    fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
+        self.inner.update(params, grads)
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.inner.learning_rate()
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.inner.set_learning_rate(lr)
+    }
+
+    fn state(&self) -> Result<ParamMap> {
+        self.inner.state()
+    }
+
+    fn load_state(&mut self, state: &ParamMap) -> Result<()> {
+        self.inner.load_state(state)
+    }
+
+    /// bf16 copies of every f32 entry of `params` (frozen ones included, so
+    /// the whole model computes in bf16); other dtypes are passed through.
+    fn compute_params(&self, params: &ParamMap) -> Result<ParamMap> {
+        params
+            .iter()
+            .map(|(k, p)| {
+                let p = if p.dtype() == Dtype::Float32 { p.as_dtype(Dtype::Bfloat16)? } else { p.clone() };
+                Ok((k.clone(), p))
+            })
+            .collect()
+    }
+
+    fn step_count(&self) -> u64 {
+        self.inner.step_count()
+    }
+}
+
+fn default_config() -> serde_json::Value {
+    serde_json::to_value(Config::default()).unwrap_or_default()
+}
+
+fn build(spec: &ComponentSpec, ctx: &OptimizerContext) -> Result<Box<dyn Optimizer>> {
+    Ok(Box::new(AdamWBf16::new(parse_config(spec)?, ctx)?))
+}
+
+inventory::submit! {
+    Registration::new(NAME, "torch-exact AdamW on f32 master weights, bf16 compute copies", default_config, Factory::Optimizer(build))
+}
+
+/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
+pub fn link() {}

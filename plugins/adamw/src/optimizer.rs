@@ -1,0 +1,143 @@
+//! The `adamw` optimizer: per-group learning rates over the parameters listed
+//! in its groups, torch semantics for parameters without a gradient.
+
+use std::collections::BTreeMap;
+
+use mlx_rs::{Array, Dtype};
+use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
+use sovits_core::{Error, Result};
+
+use crate::Config;
+use crate::step::{Moments, adamw_step};
+
+/// torch-exact AdamW over named parameters.
+#[derive(Debug, Clone)]
+pub struct AdamW {
+    /// Hyper-parameters.
+    pub(crate) config: Config,
+    /// Base learning rate (groups multiply it).
+    pub(crate) learning_rate: f32,
+    /// Owned parameter key -> lr multiplier of its group.
+    pub(crate) lr_scale: BTreeMap<String, f32>,
+    /// Per-parameter moments, present only for parameters stepped at least once.
+    pub(crate) state: BTreeMap<String, Moments>,
+    /// Number of `update` calls.
+    pub(crate) updates: u64,
+    /// Keep updated parameters in f32 (master weights) instead of their own dtype.
+    pub(crate) keep_f32: bool,
+    /// Registered name, for error messages.
+    pub(crate) name: &'static str,
+}
+
+impl AdamW {
+    /// An optimizer owning the parameters of `ctx.groups`; `name` is the
+    /// registered name used in errors. A key listed in two groups is an error.
+    pub fn new(name: &'static str, config: Config, ctx: &OptimizerContext) -> Result<Self> {
+        let mut lr_scale = BTreeMap::new();
+        for group in &ctx.groups {
+            for key in &group.params {
+                if lr_scale.insert(key.clone(), group.lr_scale).is_some() {
+                    return Err(Error::Plugin {
+                        plugin: name.into(),
+                        message: format!(
+                            "parameter `{key}` is listed in more than one group (again in `{}`)",
+                            group.name
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            config,
+            learning_rate: ctx.learning_rate,
+            lr_scale,
+            state: BTreeMap::new(),
+            updates: 0,
+            keep_f32: false,
+            name,
+        })
+    }
+
+    /// Keeps updated parameters in f32 whatever their incoming dtype (the
+    /// master-weight mode of `adamw-bf16`).
+    pub fn with_f32_master(mut self) -> Self {
+        self.keep_f32 = true;
+        self
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Moments of `key`, if it has been stepped.
+    pub fn moments(&self, key: &str) -> Option<&Moments> {
+        self.state.get(key)
+    }
+
+    pub(crate) fn plugin_error(&self, message: String) -> Error {
+        Error::Plugin { plugin: self.name.into(), message }
+    }
+}
+
+impl Optimizer for AdamW {
+    fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
+        let base = self.learning_rate as f64;
+        for (key, &scale) in &self.lr_scale {
+            let Some(grad) = grads.get(key) else { continue };
+            let param = params
+                .get(key)
+                .ok_or_else(|| self.plugin_error(format!("gradient for `{key}` but no such parameter")))?;
+            if grad.shape() != param.shape() {
+                return Err(Error::Shape {
+                    what: format!("{}: gradient of `{key}`", self.name),
+                    expected: format!("{:?}", param.shape()),
+                    found: format!("{:?}", grad.shape()),
+                });
+            }
+            let mut moments = match self.state.get(key) {
+                Some(m) if m.exp_avg.shape() != param.shape() => {
+                    return Err(Error::Shape {
+                        what: format!("{}: loaded state exp_avg.{key}", self.name),
+                        expected: format!("{:?}", param.shape()),
+                        found: format!("{:?}", m.exp_avg.shape()),
+                    });
+                }
+                Some(m) => m.clone(),
+                None => Moments::zeros(param.shape())?,
+            };
+            let updated = adamw_step(param, grad, &mut moments, base * scale as f64, &self.config)?;
+            let dtype = param.dtype();
+            let updated = if self.keep_f32 || dtype == Dtype::Float32 { updated } else { updated.as_dtype(dtype)? };
+            params.insert(key.clone(), updated);
+            self.state.insert(key.clone(), moments);
+        }
+        self.updates += 1;
+        Ok(())
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.learning_rate = lr;
+    }
+
+    fn state(&self) -> Result<ParamMap> {
+        Ok(crate::state::export(self))
+    }
+
+    fn load_state(&mut self, state: &ParamMap) -> Result<()> {
+        crate::state::load(self, state)
+    }
+
+    fn step_count(&self) -> u64 {
+        self.updates
+    }
+}
+
+/// Casts `a` to f32 unless it already is.
+pub(crate) fn to_f32(a: &Array) -> Result<Array> {
+    Ok(if a.dtype() == Dtype::Float32 { a.clone() } else { a.as_dtype(Dtype::Float32)? })
+}

@@ -1,0 +1,91 @@
+//! The VITS KL term between the posterior sample mapped through the flow and
+//! the text-conditioned prior (Kim et al. 2021, eq. 3), masked and normalised
+//! by the whole batch's valid-frame count.
+//!
+//! Reference: RVC-Boss/GPT-SoVITS `GPT_SoVITS/module/losses.py::kl_loss`.
+#![deny(missing_docs)]
+
+use mlx_rs::{Array, Dtype};
+use serde::{Deserialize, Serialize};
+use sovits_core::components::{BuildContext, Loss, LossContext, LossTerms, Side};
+use sovits_core::registry::{Factory, Kind};
+use sovits_core::spec::ComponentSpec;
+use sovits_core::{Error, Registration, Result, VITSTrainOutput};
+
+/// Registered name.
+pub const NAME: &str = "kl";
+
+/// Spec options for `"name": "kl"` (none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {}
+
+/// Generator-side KL loss, read from the generator's output.
+#[derive(Debug, Clone, Default)]
+pub struct Kl;
+
+fn shape_error(what: &str, expected: String, found: &[i32]) -> Error {
+    Error::Shape { what: format!("{NAME}: {what}"), expected, found: format!("{found:?}") }
+}
+
+/// `sum(((logs_p - logs_q - 0.5) + 0.5 (z_p - m_p)^2 exp(-2 logs_p)) * mask) / sum(mask)`,
+/// computed in f32.
+///
+/// # Shapes
+/// `z_p`, `logs_q`, `m_p`, `logs_p`: `[B, T, C]`; `z_mask`: `[B, T, 1]`
+/// (broadcast over C, so the denominator counts frames, not frames x C).
+/// Returns a scalar.
+pub fn kl_loss(z_p: &Array, logs_q: &Array, m_p: &Array, logs_p: &Array, z_mask: &Array) -> Result<Array> {
+    let shape = z_p.shape();
+    if shape.len() != 3 {
+        return Err(shape_error("z_p", "[B, T, C]".into(), shape));
+    }
+    for (name, a) in [("logs_q", logs_q), ("m_p", m_p), ("logs_p", logs_p)] {
+        if a.shape() != shape {
+            return Err(shape_error(name, format!("{shape:?} (as z_p)"), a.shape()));
+        }
+    }
+    if z_mask.shape() != [shape[0], shape[1], 1] {
+        return Err(shape_error("z_mask", format!("[{}, {}, 1]", shape[0], shape[1]), z_mask.shape()));
+    }
+    let f32 = |a: &Array| a.as_dtype(Dtype::Float32);
+    let (z_p, logs_q, m_p, logs_p, mask) = (f32(z_p)?, f32(logs_q)?, f32(m_p)?, f32(logs_p)?, f32(z_mask)?);
+    let log_ratio = logs_p.subtract(&logs_q)?.subtract(Array::from_f32(0.5))?;
+    let inv_var = logs_p.multiply(Array::from_f32(-2.0))?.exp()?;
+    let quad = z_p.subtract(&m_p)?.square()?.multiply(&inv_var)?.multiply(Array::from_f32(0.5))?;
+    let kl = log_ratio.add(&quad)?.multiply(&mask)?.sum(None)?;
+    Ok(kl.divide(mask.sum(None)?)?)
+}
+
+impl Kl {
+    /// [`kl_loss`] on a generator's training output.
+    pub fn of(out: &VITSTrainOutput) -> Result<Array> {
+        kl_loss(&out.z_p, &out.logs_q, &out.m_p, &out.logs_p, &out.z_mask)
+    }
+}
+
+impl Loss for Kl {
+    fn sides(&self) -> &'static [Side] {
+        &[Side::Generator]
+    }
+
+    fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
+        Ok(Some(LossTerms::scalar(Self::of(ctx.generated)?)))
+    }
+}
+
+fn default_config() -> serde_json::Value {
+    serde_json::to_value(Config::default()).unwrap_or_default()
+}
+
+fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
+    let _: Config = spec.parse_params(Kind::Loss)?;
+    Ok(Box::new(Kl))
+}
+
+inventory::submit! {
+    Registration::new(NAME, "VITS KL(posterior through flow || prior), masked, over the batch's frames", default_config, Factory::Loss(build))
+}
+
+/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
+pub fn link() {}
