@@ -1,0 +1,208 @@
+//! Every fast CPU conv path equals MLX's own op in values and gradients
+//! (w.r.t. input and weight), over a grid of shapes, dilations, strides and
+//! groups.
+//!
+//! Tolerance: both sides are f32 sums of the same K*Cin products in a
+//! different order (GEMM blocking vs MLX's conv loops), so differences are
+//! rounding only: |err| <= ~K*Cin*eps*|terms| ~ 1e-5 for these sizes. We
+//! allow atol 2e-4 + rtol 1e-4 on values of order 1-10, far below any
+//! indexing mistake (which shifts values by O(1)).
+
+use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
+use sovits_core::nn::conv::{ConvOpts, conv1d, conv2d, conv_transpose1d};
+use sovits_core::nn::conv_paths::{
+    Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
+    conv2d_mlx, conv_transpose1d_matmul, conv_transpose1d_mlx,
+};
+use sovits_tests::{assert_close, host, max_abs_diff, pseudo_random};
+
+const ATOL: f32 = 2e-4;
+const RTOL: f32 = 1e-4;
+
+fn arr(shape: &[i32], seed: u64) -> Array {
+    let n: i32 = shape.iter().product();
+    Array::from_slice(&pseudo_random(n as usize, seed), shape)
+}
+
+/// Loss = sum(y * r) with a fixed random `r`, so every output element's
+/// gradient differs; returns (y, dL/dx, dL/dw).
+fn fwd_bwd(f: &dyn Fn(&Array, &Array) -> Array, x: &Array, w: &Array) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let y = f(x, w);
+    let r = arr(y.shape(), 99);
+    let loss = |args: &[Array]| -> Result<Vec<Array>, mlx_rs::error::Exception> {
+        let y = f(&args[0], &args[1]);
+        Ok(vec![ops::multiply(&y, &r)?.sum(None)?])
+    };
+    let mut vg = value_and_grad_with_argnums(loss, &[0, 1][..]);
+    let (_, grads) = vg(&[x.clone(), w.clone()]).expect("value_and_grad");
+    let gx = sovits_core::nn::contiguous(&grads[0]).expect("contiguous");
+    let gw = sovits_core::nn::contiguous(&grads[1]).expect("contiguous");
+    (host(&y), host(&gx), host(&gw))
+}
+
+fn compare(what: &str, fast: &dyn Fn(&Array, &Array) -> Array, mlx: &dyn Fn(&Array, &Array) -> Array, x: &Array, w: &Array) -> f32 {
+    let (y1, gx1, gw1) = fwd_bwd(fast, x, w);
+    let (y0, gx0, gw0) = fwd_bwd(mlx, x, w);
+    assert_close(&format!("{what} y"), &y1, &y0, ATOL, RTOL);
+    assert_close(&format!("{what} dx"), &gx1, &gx0, ATOL, RTOL);
+    assert_close(&format!("{what} dw"), &gw1, &gw0, ATOL, RTOL);
+    max_abs_diff(&y1, &y0).max(max_abs_diff(&gx1, &gx0)).max(max_abs_diff(&gw1, &gw0))
+}
+
+#[test]
+fn space_to_batch_matches_mlx() {
+    let mut worst = 0.0f32;
+    for &(b, t, ci, co, k, d, p) in &[
+        (1, 20, 4, 6, 3, 2, 2),
+        (2, 33, 5, 3, 3, 3, 3),
+        (1, 40, 8, 8, 11, 5, 25),
+        (2, 17, 3, 4, 5, 2, 0),
+        (1, 9, 2, 2, 3, 4, 4),
+        (1, 64, 6, 5, 7, 3, 9),
+    ] {
+        let x = arr(&[b, t, ci], 1);
+        let w = arr(&[co, ci, k], 2);
+        let o = ConvOpts::new().dilation(d).padding(p);
+        assert_eq!(choose_conv1d(ci, k, o), Conv1dPath::SpaceToBatch);
+        worst = worst.max(compare(
+            &format!("s2b b{b} t{t} ci{ci} co{co} k{k} d{d} p{p}"),
+            &|x, w| conv1d_space_to_batch(x, w, o).unwrap(),
+            &|x, w| conv1d_mlx(x, w, o).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    eprintln!("space-to-batch max abs diff {worst:e}");
+}
+
+#[test]
+fn im2col_matches_mlx() {
+    let mut worst = 0.0f32;
+    for &(b, t, ci, co, k, s, d, p, g) in &[
+        (1, 40, 4, 8, 5, 2, 1, 2, 1),
+        (2, 37, 3, 6, 3, 3, 1, 1, 1),
+        (1, 64, 8, 16, 9, 4, 1, 4, 4),
+        (2, 50, 16, 32, 41, 4, 1, 20, 16),
+        (1, 30, 6, 6, 3, 1, 1, 1, 3),
+        (1, 45, 4, 4, 3, 2, 2, 2, 2),
+        (1, 20, 4, 8, 4, 3, 1, 0, 2),
+        (1, 12, 2, 4, 15, 1, 1, 7, 1),
+    ] {
+        let x = arr(&[b, t, ci], 3);
+        let w = arr(&[co, ci / g, k], 4);
+        let o = ConvOpts::new().stride(s).dilation(d).padding(p).groups(g);
+        worst = worst.max(compare(
+            &format!("im2col b{b} t{t} ci{ci} co{co} k{k} s{s} d{d} p{p} g{g}"),
+            &|x, w| conv1d_im2col(x, w, o).unwrap(),
+            &|x, w| conv1d_mlx(x, w, o).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    eprintln!("im2col max abs diff {worst:e}");
+}
+
+#[test]
+fn transpose_matmul_matches_mlx() {
+    let mut worst = 0.0f32;
+    for &(b, t, ci, co, k, s, p) in &[
+        (1, 10, 8, 4, 16, 8, 4),
+        (2, 7, 6, 3, 16, 10, 3),
+        (1, 5, 4, 4, 4, 2, 1),
+        (1, 6, 3, 5, 3, 4, 0),
+        (2, 9, 5, 2, 7, 3, 2),
+        (1, 4, 4, 4, 5, 5, 0),
+    ] {
+        let x = arr(&[b, t, ci], 5);
+        let w = arr(&[ci, co, k], 6);
+        worst = worst.max(compare(
+            &format!("convT b{b} t{t} ci{ci} co{co} k{k} s{s} p{p}"),
+            &|x, w| conv_transpose1d_matmul(x, w, s, p).unwrap(),
+            &|x, w| conv_transpose1d_mlx(x, w, s, p).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    eprintln!("conv_transpose matmul max abs diff {worst:e}");
+}
+
+#[test]
+fn conv2d_fold_matches_mlx() {
+    let mut worst = 0.0f32;
+    for &(b, h, wd, ci, co, kh, s, p) in &[
+        (1, 30, 2, 1, 8, 5, 3, 2),
+        (2, 20, 3, 4, 6, 5, 3, 2),
+        (1, 16, 5, 6, 6, 5, 1, 2),
+        (1, 11, 7, 4, 1, 3, 1, 1),
+    ] {
+        let x = arr(&[b, h, wd, ci], 7);
+        let w = arr(&[co, ci, kh, 1], 8);
+        worst = worst.max(compare(
+            &format!("conv2d fold b{b} h{h} w{wd} ci{ci} co{co} kh{kh} s{s} p{p}"),
+            &|x, w| conv2d_fold_width(x, w, s, p).unwrap(),
+            &|x, w| conv2d_mlx(x, w, (s, 1), (p, 0), 1).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    eprintln!("conv2d fold max abs diff {worst:e}");
+}
+
+#[test]
+fn public_entry_points_match_mlx_with_bias() {
+    let x = arr(&[2, 25, 6], 11);
+    let bias = arr(&[4], 12);
+    for o in [
+        ConvOpts::new().padding(1),
+        ConvOpts::new().dilation(3).padding(3),
+        ConvOpts::new().stride(2).padding(1),
+        ConvOpts::new().groups(2).padding(1),
+    ] {
+        let w = arr(&[4, 6 / o.groups, 3], 13);
+        let got = conv1d(&x, &w, Some(&bias), o).unwrap();
+        let want = ops::add(conv1d_along(Conv1dPath::Mlx, &x, &w, o).unwrap(), &bias).unwrap();
+        assert_eq!(got.shape(), want.shape(), "{o:?}");
+        assert_close(&format!("conv1d {o:?}"), &host(&got), &host(&want), ATOL, RTOL);
+    }
+    let wt = arr(&[6, 4, 16], 14);
+    let got = conv_transpose1d(&x, &wt, Some(&bias), 8, 4).unwrap();
+    assert_eq!(got.shape(), &[2, 24 * 8 - 8 + 16, 4]);
+    let want = ops::add(conv_transpose1d_mlx(&x, &wt, 8, 4).unwrap(), &bias).unwrap();
+    assert_close("conv_transpose1d", &host(&got), &host(&want), ATOL, RTOL);
+    let x2 = arr(&[1, 12, 3, 6], 15);
+    let w2 = arr(&[4, 6, 5, 1], 16);
+    let got = conv2d(&x2, &w2, Some(&bias), (3, 1), (2, 0), 1).unwrap();
+    let want = ops::add(conv2d_mlx(&x2, &w2, (3, 1), (2, 0), 1).unwrap(), &bias).unwrap();
+    assert_eq!(got.shape(), want.shape());
+    assert_close("conv2d", &host(&got), &host(&want), ATOL, RTOL);
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let x = arr(&[1, 10, 4], 1);
+    assert!(conv1d(&x, &arr(&[4, 3, 3], 2), None, ConvOpts::new()).is_err());
+    assert!(conv1d(&x, &arr(&[4, 4, 3], 2), Some(&arr(&[5], 3)), ConvOpts::new()).is_err());
+    assert!(conv1d(&x, &arr(&[4, 4, 30], 2), None, ConvOpts::new()).is_err());
+    assert!(conv1d(&x, &arr(&[4, 2, 3], 2), None, ConvOpts::new().groups(3)).is_err());
+    assert!(conv_transpose1d(&x, &arr(&[3, 4, 3], 2), None, 2, 0).is_err());
+    assert!(conv2d(&arr(&[1, 5, 5, 2], 1), &arr(&[4, 3, 3, 3], 2), None, (1, 1), (0, 0), 1).is_err());
+}
+
+/// MLX 0.32.2 CPU: an element-wise op between a column-major view and a
+/// dense permuted array can give wrong values; `contiguous` on either side
+/// must make the result equal the host computation. (This construction does
+/// not trigger the bug without the guard on MLX 0.32.2 CPU here: it prints
+/// the unguarded error; the guarded result is asserted exact.)
+#[test]
+fn contiguous_guards_mixed_stride_elementwise() {
+    let a = arr(&[6, 5, 4], 21);
+    let b = arr(&[4, 5, 6], 22);
+    let col_major = a.transpose_axes(&[2, 1, 0]).unwrap(); // [4,5,6] view, column-major
+    let permuted = b.transpose_axes(&[0, 2, 1]).unwrap().contiguous().unwrap().transpose_axes(&[0, 2, 1]).unwrap();
+    let fixed = ops::add(sovits_core::nn::contiguous(&col_major).unwrap(), &permuted).unwrap();
+    let (ha, hb) = (host(&col_major), host(&b));
+    let want: Vec<f32> = ha.iter().zip(&hb).map(|(x, y)| x + y).collect();
+    assert_close("contiguous add", &host(&fixed), &want, 0.0, 0.0);
+    let raw = ops::add(&col_major, &permuted).unwrap();
+    eprintln!("unguarded mixed-stride add max abs error: {:e}", max_abs_diff(&host(&raw), &want));
+}
