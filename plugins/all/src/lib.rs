@@ -5,11 +5,15 @@
 /// Forces every plugin crate to be linked (an unreferenced crate's
 /// `inventory::submit!` would otherwise vanish at link time).
 pub fn link_all() {
-    std::hint::black_box(sovits_plugin_lsgan::link as fn());
-    std::hint::black_box(sovits_plugin_hinge::link as fn());
-    std::hint::black_box(sovits_plugin_feature_matching::link as fn());
-    std::hint::black_box(sovits_plugin_kl::link as fn());
-    std::hint::black_box(sovits_plugin_kl_ssl::link as fn());
     std::hint::black_box(sovits_plugin_adamw::link as fn());
     std::hint::black_box(sovits_plugin_adamw_bf16::link as fn());
+    std::hint::black_box(sovits_plugin_feature_matching::link as fn());
+    std::hint::black_box(sovits_plugin_hinge::link as fn());
+    std::hint::black_box(sovits_plugin_kl::link as fn());
+    std::hint::black_box(sovits_plugin_kl_ssl::link as fn());
+    std::hint::black_box(sovits_plugin_lsgan::link as fn());
+    std::hint::black_box(sovits_plugin_mel_l1::link as fn());
+    std::hint::black_box(sovits_plugin_mrstft::link as fn());
+    std::hint::black_box(sovits_plugin_sovits_v2::link as fn());
+    std::hint::black_box(sovits_plugin_stft_mel::link as fn());
 }
