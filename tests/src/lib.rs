@@ -5,6 +5,7 @@
 use mlx_rs::Array;
 
 pub mod data_fixtures;
+pub mod train_fixtures;
 
 /// Evaluates `a` (made contiguous, as f32) and copies it to a host vector.
 pub fn host(a: &Array) -> Vec<f32> {

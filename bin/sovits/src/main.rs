@@ -2,6 +2,7 @@
 
 mod check;
 mod data_cmd;
+mod interop_cmd;
 mod plugins;
 mod smoke;
 mod train;
@@ -41,6 +42,10 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Build a dataset from wav files and transcripts.
     Prepare(data_cmd::PrepareArgs),
+    /// Import a GPT-SoVITS `.pth` (inference weights or training checkpoint).
+    Import(interop_cmd::ImportArgs),
+    /// Export a checkpoint as a GPT-SoVITS `.pth` or safetensors.
+    Export(interop_cmd::ExportArgs),
 }
 
 impl Cli {
@@ -79,6 +84,8 @@ fn main() -> Result<()> {
         }
         Command::Data(cmd) => data_cmd::run_check(&cli.spec_or_default()?, cmd),
         Command::Prepare(args) => data_cmd::run_prepare(&cli.spec_or_default()?, args),
+        Command::Import(args) => interop_cmd::run_import(args),
+        Command::Export(args) => interop_cmd::run_export(args),
         Command::Train(args) => {
             let (_, spec) = cli.single_spec()?;
             train::run_train(spec, args)

@@ -23,7 +23,7 @@ pub struct TrainArgs {
     /// Continue from the newest checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
-    /// Initialise G (and D) from a checkpoint directory or a G safetensors file.
+    /// Initialise G (and D) from a checkpoint directory, a G safetensors file or a GPT-SoVITS `.pth`.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
     /// Stop after N steps in total.
@@ -77,7 +77,16 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
         ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from: args.init_from.clone(), max_steps: args.steps };
+    let (init_from, init_may_lack) = match &args.init_from {
+        Some(src) => {
+            let dir = crate::interop_cmd::resolve_init(src, &args.out)?;
+            // GPT-SoVITS inference files omit the posterior encoder
+            let may_lack = if dir != *src { vec!["enc_q.".to_string()] } else { Vec::new() };
+            (Some(dir), may_lack)
+        }
+        None => (None, Vec::new()),
+    };
+    let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
     let mut progress = Progress { bar };
     let summary = run(spec, &opts, &stop, &mut progress).context("training")?;
     progress.bar.finish();

@@ -154,17 +154,33 @@ pub fn read_meta(dir: &Path) -> Result<CheckpointMeta> {
 
 /// Loads generator and discriminator weights (strictly: every key, every
 /// shape) from `G.safetensors` / `D.safetensors` in `dir`, or from a single
-/// generator safetensors file, into `t` and its master copies.
-pub fn load_weights(t: &mut Trainer, source: &Path) -> Result<()> {
+/// generator safetensors file, into `t` and its master copies. Generator keys
+/// under one of `may_lack` (e.g. `enc_q.`, which GPT-SoVITS inference files
+/// omit) may be missing and then keep their initial values.
+pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Result<()> {
     let (g_path, d_path) = if source.is_dir() {
         (source.join("G.safetensors"), Some(source.join("D.safetensors")))
     } else {
         (source.to_path_buf(), None)
     };
     let g = read_safetensors(&g_path)?;
-    load_strict(&mut *t.gan.generator, &g, false).map_err(|e| Error::Weights(format!("{}: {e}", g_path.display())))?;
+    let partial = !may_lack.is_empty();
+    let report = load_strict(&mut *t.gan.generator, &g, partial)
+        .map_err(|e| Error::Weights(format!("{}: {e}", g_path.display())))?;
+    let not_allowed: Vec<&String> =
+        report.missing.iter().filter(|k| !may_lack.iter().any(|p| k.starts_with(p.as_str()))).collect();
+    if !not_allowed.is_empty() || !report.unexpected.is_empty() {
+        return Err(Error::Weights(format!(
+            "{}: missing {:?}; unexpected {:?}",
+            g_path.display(),
+            not_allowed,
+            report.unexpected
+        )));
+    }
     for (k, v) in t.g_master.iter_mut() {
-        *v = g[k].as_dtype(mlx_rs::Dtype::Float32)?;
+        if let Some(loaded) = g.get(k) {
+            *v = loaded.as_dtype(mlx_rs::Dtype::Float32)?;
+        }
     }
     if let Some(d_path) = d_path.filter(|p| p.is_file()) {
         let d = read_safetensors(&d_path)?;
@@ -186,7 +202,7 @@ pub fn load_weights(t: &mut Trainer, source: &Path) -> Result<()> {
 /// (the caller restores the data cursor).
 pub fn resume(t: &mut Trainer, dir: &Path) -> Result<CheckpointMeta> {
     let meta = read_meta(dir)?;
-    load_weights(t, dir)?;
+    load_weights(t, dir, &[])?;
     t.opt_g.load_state(&read_safetensors(&dir.join("opt_g.safetensors"))?)?;
     t.opt_d.load_state(&read_safetensors(&dir.join("opt_d.safetensors"))?)?;
     t.opt_g.set_learning_rate(meta.learning_rate_g);

@@ -16,6 +16,12 @@ pub fn collect<M: ModuleParameters + ?Sized>(module: &M, prefix: &str) -> ParamM
     if prefix.is_empty() { all } else { all.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)).collect() }
 }
 
+/// The trainable (not frozen, e.g. not spectral-norm `u`/`v`) parameters of
+/// `module` by dotted key, prefixed with `prefix`.
+pub fn collect_trainable<M: ModuleParameters + ?Sized>(module: &M, prefix: &str) -> ParamMap {
+    module.trainable_parameters().flatten().into_iter().map(|(k, v)| (format!("{prefix}{k}"), v.clone())).collect()
+}
+
 /// Writes the entries of `values` whose key starts with `prefix` into `module`.
 pub fn assign<M: ModuleParameters + ?Sized>(module: &mut M, prefix: &str, values: &ParamMap) {
     let flat: HashMap<Rc<str>, Array> = values

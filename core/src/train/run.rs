@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Start from these G (and D) weights: a checkpoint directory or a G safetensors file.
     pub init_from: Option<PathBuf>,
+    /// Generator key prefixes `init_from` may lack (kept at initialisation).
+    pub init_may_lack: Vec<String>,
     /// Stop after this many steps in total (overrides the spec's `max_steps`).
     pub max_steps: Option<u64>,
 }
@@ -87,7 +89,7 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
         })?;
         obs.message(&format!("resumed from {} (step {})", dir.display(), meta.step));
     } else if let Some(src) = &opts.init_from {
-        checkpoint::load_weights(&mut trainer, src)?;
+        checkpoint::load_weights(&mut trainer, src, &opts.init_may_lack)?;
         obs.message(&format!("initialised weights from {}", src.display()));
     }
     std::fs::write(out.join("spec.json"), trainer.spec.to_json())

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use mlx_rs::error::Exception;
-use mlx_rs::transforms::value_and_grad;
+use mlx_rs::transforms::value_and_grad_with_argnums;
 use mlx_rs::{Array, ops};
 
 use crate::batch::{Batch, VITSTrainOutput};
@@ -76,6 +76,11 @@ fn stash(slot: &RefCell<Option<Error>>, e: Error) -> Exception {
     Exception::custom(msg)
 }
 
+/// Differentiate with respect to every input (mlx's default is the first only).
+fn all_argnums(n: usize) -> Vec<i32> {
+    (0..n as i32).collect()
+}
+
 fn scalar(a: &Array) -> f32 {
     a.item_cast::<f32>()
 }
@@ -83,8 +88,11 @@ fn scalar(a: &Array) -> f32 {
 impl Trainer {
     /// Builds every component and both optimizers from `spec`.
     pub fn new(spec: Spec) -> Result<Trainer> {
+        // parameter initialisation draws from MLX's global PRNG: seed it so a
+        // spec builds the same initial model every time
+        mlx_rs::random::seed(spec.trainer.seed)?;
         let gan = Gan::build(&spec)?;
-        let g_all = params::collect(&*gan.generator, "");
+        let g_all = params::collect_trainable(&*gan.generator, "");
         let ctx_g = assign_groups(
             g_all.keys(),
             &gan.generator.parameter_groups(),
@@ -94,7 +102,7 @@ impl Trainer {
         )?;
         let mut d_all = ParamMap::new();
         for (i, (_, d)) in gan.discriminators.iter().enumerate() {
-            d_all.extend(params::collect(&**d, &gan.discriminator_prefix(i)));
+            d_all.extend(params::collect_trainable(&**d, &gan.discriminator_prefix(i)));
         }
         let ctx_d = assign_groups(d_all.keys(), &[], &[], &spec.optimizer_d, "optimizer_d")?;
         let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
@@ -184,7 +192,8 @@ impl Trainer {
                 };
                 run().map_err(|e| stash(&failure, e))
             };
-            let mut vg = value_and_grad(closure);
+            let argnums = all_argnums(d_inputs.len());
+            let mut vg = value_and_grad_with_argnums(closure, &argnums[..]);
             let result = vg(&d_inputs);
             drop(vg);
             match (result, failure.into_inner()) {
@@ -234,7 +243,8 @@ impl Trainer {
                 };
                 run().map_err(|e| stash(&failure, e))
             };
-            let mut vg = value_and_grad(closure);
+            let argnums = all_argnums(g_inputs.len());
+            let mut vg = value_and_grad_with_argnums(closure, &argnums[..]);
             let result = vg(&g_inputs);
             drop(vg);
             match (result, failure.into_inner()) {

@@ -13,7 +13,10 @@ pub fn link_all() {
     std::hint::black_box(sovits_plugin_kl_ssl::link as fn());
     std::hint::black_box(sovits_plugin_lsgan::link as fn());
     std::hint::black_box(sovits_plugin_mel_l1::link as fn());
+    std::hint::black_box(sovits_plugin_mpd::link as fn());
+    std::hint::black_box(sovits_plugin_mrd::link as fn());
     std::hint::black_box(sovits_plugin_mrstft::link as fn());
+    std::hint::black_box(sovits_plugin_msd::link as fn());
     std::hint::black_box(sovits_plugin_sovits_v2::link as fn());
     std::hint::black_box(sovits_plugin_stft_mel::link as fn());
 }

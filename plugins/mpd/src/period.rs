@@ -1,0 +1,93 @@
+//! The period discriminator `DiscriminatorP` (HiFi-GAN, as in GPT-SoVITS
+//! `GPT_SoVITS/module/models.py::DiscriminatorP`): audio reflect-padded to a
+//! multiple of the period, viewed as a 2-d map `[T/p, p]`, then `(k, 1)` convs
+//! strided along time only, each followed by leaky ReLU 0.1, and a
+//! 1-channel `conv_post`.
+
+use mlx_rs::macros::ModuleParameters;
+use mlx_rs::{Array, ops};
+use sovits_core::Result;
+
+use crate::error::MpdError;
+use crate::norm::NormConv2d;
+use crate::scale::LRELU_SLOPE;
+
+/// `(cin, cout)` of the strided convs; kernel `(5, 1)`, stride `(3, 1)`, padding `(2, 0)`.
+const STRIDED: [(i32, i32); 4] = [(1, 32), (32, 128), (128, 512), (512, 1024)];
+/// Reference defaults `kernel_size=5, stride=3`, padding `get_padding(5, 1) = 2`.
+const KERNEL: i32 = 5;
+const STRIDE: i32 = 3;
+const PAD: i32 = 2;
+
+/// Reflect-pads the last axis on the right by `n` samples (`F.pad(x, (0, n), "reflect")`).
+///
+/// # Shapes
+/// `[B, S]` -> `[B, S + n]`; needs `n < S`.
+pub fn reflect_pad_right(x: &Array, n: i32) -> Result<Array> {
+    let s = x.shape()[x.ndim() - 1];
+    if n == 0 {
+        return Ok(x.clone());
+    }
+    if n >= s {
+        return Err(MpdError::Input {
+            what: "reflect padding".into(),
+            expected: format!("more than {n} samples"),
+            found: format!("{:?}", x.shape()),
+        }
+        .into());
+    }
+    let idx: Vec<i32> = (0..n).map(|i| s - 2 - i).collect();
+    let tail = x.take_axis(Array::from_slice(&idx, &[n]), -1)?;
+    Ok(ops::concatenate(&[x, &tail], -1)?)
+}
+
+/// A period discriminator: `convs.0..4`, then `conv_post` (`Conv2d(1024, 1, (3, 1), 1, padding=(1, 0))`).
+#[derive(Debug, Clone, ModuleParameters)]
+pub struct DiscriminatorP {
+    /// Five `(5, 1)` convs (four with stride `(3, 1)`), each followed by leaky ReLU.
+    #[param]
+    pub convs: Vec<NormConv2d>,
+    /// Final 1-channel conv (no activation).
+    #[param]
+    pub conv_post: NormConv2d,
+    /// The period `p`.
+    pub period: i32,
+}
+
+impl DiscriminatorP {
+    /// `DiscriminatorP(period, kernel_size=5, stride=3, use_spectral_norm)`.
+    pub fn new(period: i32, use_spectral_norm: bool) -> Result<Self> {
+        let sn = use_spectral_norm;
+        let mut convs = STRIDED
+            .iter()
+            .map(|&(cin, cout)| NormConv2d::new(cin, cout, (KERNEL, 1), (STRIDE, 1), (PAD, 0), sn))
+            .collect::<Result<Vec<_>>>()?;
+        convs.push(NormConv2d::new(1024, 1024, (KERNEL, 1), (1, 1), (PAD, 0), sn)?);
+        let conv_post = NormConv2d::new(1024, 1, (3, 1), (1, 1), (1, 0), sn)?;
+        Ok(Self { convs, conv_post, period })
+    }
+
+    /// Logits and feature maps (each conv's output after leaky ReLU, then
+    /// `conv_post`'s output).
+    ///
+    /// # Shapes
+    /// `y` `[B, S]` -> logits `[B, H' * p]` (the reference's flatten of
+    /// `[B, 1, H', p]`), feature maps `[B, H_i, p, C_i]` (channels-last of
+    /// torch's `[B, C_i, H_i, p]`), with `H_0 = ceil(S / p)`.
+    pub fn forward(&mut self, y: &Array) -> Result<(Array, Vec<Array>)> {
+        let (b, s) = (y.shape()[0], y.shape()[1]);
+        let p = self.period;
+        let n_pad = (p - s % p) % p;
+        let x = reflect_pad_right(y, n_pad)?;
+        let mut h = x.reshape(&[b, (s + n_pad) / p, p, 1])?;
+        let mut fmap = Vec::with_capacity(self.convs.len() + 1);
+        for conv in &mut self.convs {
+            h = mlx_rs::nn::leaky_relu(&conv.forward(&h)?, LRELU_SLOPE)?;
+            fmap.push(h.clone());
+        }
+        h = self.conv_post.forward(&h)?;
+        fmap.push(h.clone());
+        let logits = h.reshape(&[b, -1])?;
+        Ok((logits, fmap))
+    }
+}

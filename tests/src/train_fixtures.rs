@@ -1,0 +1,61 @@
+//! Small, self-consistent training corpora: harmonic tones whose stored
+//! spectrogram is our own frontend's linear spectrogram of the stored audio,
+//! so a model can actually learn the mapping within a test's step budget.
+
+use std::path::Path;
+
+use mlx_rs::Array;
+use sovits_core::SpectralFrontend;
+use sovits_core::data::Folder;
+use sovits_core::data::metadata::{ItemMeta, Metadata, Units};
+use sovits_core::data::npy;
+
+use crate::data_fixtures::{HOP, SR};
+use crate::host;
+
+/// A tone of `frames * HOP` samples: fundamental `f0` plus four harmonics.
+pub fn tone(frames: usize, f0: f32) -> Vec<f32> {
+    let n = frames * HOP;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / SR as f32;
+            (1..=5).map(|h| 0.3 / h as f32 * (2.0 * std::f32::consts::PI * f0 * h as f32 * t).sin()).sum()
+        })
+        .collect()
+}
+
+/// Writes `n` tone items of `frames` frames each into `dir` (semantic ids, no
+/// ssl), their spectra computed by `frontend`.
+pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn SpectralFrontend) -> Metadata {
+    for f in Folder::ALL {
+        if f != Folder::Ssl {
+            std::fs::create_dir_all(dir.join(f.name())).expect("create corpus folder");
+        }
+    }
+    let mut items = Vec::new();
+    for i in 0..n {
+        let id = format!("tone_{i:02}");
+        let audio = tone(frames, 110.0 + 35.0 * i as f32);
+        let spec = frontend.linear(&Array::from_slice(&audio, &[1, audio.len() as i32])).expect("linear spectrogram");
+        assert_eq!(spec.shape()[1] as usize, frames, "frontend frame count");
+        let spec_t = host(&spec.transpose_axes(&[0, 2, 1]).expect("transpose"));
+        npy::write_f32(&Folder::Audio.file(dir, &id), &[audio.len()], &audio).expect("audio");
+        npy::write_f32(&Folder::Spec.file(dir, &id), &[1025, frames], &spec_t).expect("spec");
+        let phonemes: Vec<i32> = (0..frames / 3 + 2).map(|k| ((k * 11 + i * 5) % 700 + 1) as i32).collect();
+        npy::write_i32(&Folder::PhonemeIds.file(dir, &id), &[phonemes.len()], &phonemes).expect("phonemes");
+        let sem: Vec<i32> = (0..frames / 2).map(|k| ((k * 17 + i * 29) % 1024) as i32).collect();
+        npy::write_i32(&Folder::SemanticIds.file(dir, &id), &[sem.len()], &sem).expect("semantic");
+        items.push(ItemMeta {
+            id: id.clone(),
+            speaker: "tones".into(),
+            text: format!("tone {i}"),
+            stem: None,
+            samples: Some(audio.len() as u64),
+            frames: Some(frames as u64),
+            phonemes: Some(phonemes.len() as u64),
+        });
+    }
+    let meta = Metadata { version: 1, sampling_rate: SR, hop_length: HOP, units: Units::KmeansStandin, items };
+    meta.save(dir).expect("metadata");
+    meta
+}
