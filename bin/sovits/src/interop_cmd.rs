@@ -58,8 +58,11 @@ fn hps_for(ckpt: &Path) -> Result<serde_json::Value> {
         }
     }
     let spec = checkpoint::read_spec(ckpt).context("reading the checkpoint's spec.json")?;
-    let mut model = spec.generator.params.clone();
-    if let Some(m) = model.as_object_mut() {
+    // the generator's full config: the plugin's defaults overlaid with the spec's params
+    let reg = sovits_core::registry::find(sovits_core::Kind::Generator, &spec.generator.name, "generator")?;
+    let mut model = (reg.default_config)();
+    if let (Some(m), Some(p)) = (model.as_object_mut(), spec.generator.params.as_object()) {
+        m.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
         m.insert("version".into(), "v2".into());
     }
     Ok(serde_json::json!({
@@ -81,6 +84,7 @@ fn hps_for(ckpt: &Path) -> Result<serde_json::Value> {
             "n_mel_channels": 128,
             "mel_fmin": 0.0,
             "mel_fmax": null,
+            "n_speakers": 300,
         },
         "model": model,
         "version": "v2",

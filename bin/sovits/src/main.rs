@@ -1,10 +1,14 @@
 //! `sovits`: the command line of the sovits trainer.
 
+mod bench;
+mod bench_child;
 mod check;
 mod data_cmd;
+mod infer;
 mod interop_cmd;
 mod plugins;
 mod smoke;
+mod sweep;
 mod train;
 
 use std::path::PathBuf;
@@ -42,6 +46,15 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Build a dataset from wav files and transcripts.
     Prepare(data_cmd::PrepareArgs),
+    /// Train several spec variants (one `--spec` each) and compare them.
+    Sweep(sweep::SweepArgs),
+    /// Synthesise a dataset item with a trained checkpoint into a wav file.
+    Infer(infer::InferArgs),
+    /// Time full G+D training steps on synthetic batches against the PyTorch reference.
+    Bench(bench::BenchArgs),
+    /// One `bench` configuration, run by `bench` in its own process.
+    #[command(hide = true)]
+    BenchChild(bench_child::ChildArgs),
     /// Import a GPT-SoVITS `.pth` (inference weights or training checkpoint).
     Import(interop_cmd::ImportArgs),
     /// Export a checkpoint as a GPT-SoVITS `.pth` or safetensors.
@@ -85,6 +98,10 @@ fn main() -> Result<()> {
         Command::Data(cmd) => data_cmd::run_check(&cli.spec_or_default()?, cmd),
         Command::Prepare(args) => data_cmd::run_prepare(&cli.spec_or_default()?, args),
         Command::Import(args) => interop_cmd::run_import(args),
+        Command::Bench(args) => bench::run(&cli.spec, &cli.set, args),
+        Command::BenchChild(args) => bench_child::run(cli.spec_or_default()?, args),
+        Command::Sweep(args) => sweep::run_sweep(&cli.spec, &cli.set, args),
+        Command::Infer(args) => infer::run_infer(&cli.single_spec()?.1, args),
         Command::Export(args) => interop_cmd::run_export(args),
         Command::Train(args) => {
             let (_, spec) = cli.single_spec()?;

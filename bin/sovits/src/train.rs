@@ -90,6 +90,9 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     let mut progress = Progress { bar };
     let summary = run(spec, &opts, &stop, &mut progress).context("training")?;
     progress.bar.finish();
+    let resources = serde_json::json!({ "peak_rss_bytes": crate::sweep::peak_rss_bytes() });
+    std::fs::write(args.out.join("resources.json"), resources.to_string())
+        .with_context(|| format!("writing {}", args.out.join("resources.json").display()))?;
     println!(
         "{} after {} steps; checkpoint {}; metrics {}",
         if summary.interrupted { "stopped" } else { "done" },

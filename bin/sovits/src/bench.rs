@@ -1,0 +1,183 @@
+//! `sovits --spec FILE bench [--batch B] [--segment S] [--precision f32|bf16]
+//! [--steps N] [--warmup W] [--out FILE.json] [--profile]`: full G+D training
+//! steps on synthetic batches, each configuration in its own child process,
+//! printed beside the PyTorch reference measured on this machine kind
+//! (`shared/notes/performance.md`), scaled by the machine's own matmul speed.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use sovits_core::backend;
+
+use crate::bench_child::{BatchShape, RESULT_MARKER, precision_overrides};
+
+/// f32 matmul GFLOP/s of the machine the PyTorch reference was measured on.
+const REFERENCE_GFLOPS: f64 = 200.0;
+
+/// One PyTorch 2.15 CPU measurement (2 threads, GPT-SoVITS v2 stage 2, f32).
+struct Reference {
+    batch: usize,
+    segment: usize,
+    step_s: f64,
+    peak_rss_gib: f64,
+}
+
+const REFERENCES: [Reference; 3] = [
+    Reference { batch: 1, segment: 20480, step_s: 3.12, peak_rss_gib: 3.79 },
+    Reference { batch: 4, segment: 20480, step_s: 9.01, peak_rss_gib: 5.21 },
+    Reference { batch: 4, segment: 7680, step_s: 4.58, peak_rss_gib: 4.25 },
+];
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Batch sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize])]
+    pub batch: Vec<usize>,
+    /// Segment sizes in samples (multiples of the hop), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![20480usize])]
+    pub segment: Vec<usize>,
+    /// Precisions (`f32`, `bf16`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["f32".to_string()])]
+    pub precision: Vec<String>,
+    /// Timed steps per configuration (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub steps: usize,
+    /// Untimed warm-up steps per configuration.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Also time each phase of the step (adds host syncs between phases).
+    #[arg(long)]
+    pub profile: bool,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    shape: BatchShape,
+}
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Runs every configuration in a child process and reports them.
+pub fn run(spec_args: &[PathBuf], sets: &[String], args: &BenchArgs) -> Result<()> {
+    if spec_args.len() > 1 {
+        bail!("--spec given {} times; bench takes one spec", spec_args.len());
+    }
+    for p in &args.precision {
+        precision_overrides(p)?;
+    }
+    let exe = std::env::current_exe().context("locating the sovits binary to re-run per configuration")?;
+    let gflops = backend::matmul_gflops(1024, 7)?;
+    let scale = REFERENCE_GFLOPS / gflops;
+    let scaled = (scale - 1.0).abs() > 0.15;
+    let device = format!("{} ({})", backend::device_name(), backend::cpu_name());
+    println!("device: {device}");
+    println!("matmul 1024x1024 f32: {gflops:.1} GFLOP/s (reference machine: ~{REFERENCE_GFLOPS:.0})");
+    if scaled {
+        println!(
+            "PyTorch reference times scaled by {REFERENCE_GFLOPS:.0}/{gflops:.1} = {scale:.2} (this machine's matmul speed differs from the reference's)"
+        );
+    }
+    let mut results = Vec::new();
+    for &batch in &args.batch {
+        for &segment in &args.segment {
+            for precision in &args.precision {
+                eprintln!("bench: batch {batch}, segment {segment}, {precision}");
+                let mut cmd = Command::new(&exe);
+                for s in spec_args {
+                    cmd.arg("--spec").arg(s);
+                }
+                for s in sets {
+                    cmd.arg("--set").arg(s);
+                }
+                cmd.arg("--set").arg(format!("trainer.batch_size={batch}"));
+                cmd.arg("--set").arg(format!("trainer.segment_size={segment}"));
+                for s in precision_overrides(precision)? {
+                    cmd.arg("--set").arg(s);
+                }
+                let sh = args.shape;
+                cmd.arg("bench-child")
+                    .args(["--batch", &batch.to_string(), "--segment", &segment.to_string()])
+                    .args(["--precision", precision, "--steps", &args.steps.to_string()])
+                    .args(["--warmup", &args.warmup.to_string()])
+                    .args(["--frames", &sh.frames.to_string(), "--valid-frames", &sh.valid_frames.to_string()])
+                    .args(["--samples", &sh.samples.to_string(), "--text-ids", &sh.text_ids.to_string()]);
+                if args.profile {
+                    cmd.arg("--profile");
+                }
+                let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running a bench child")?;
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let line = stdout.lines().find_map(|l| l.strip_prefix(RESULT_MARKER));
+                match (out.status.success(), line) {
+                    (true, Some(l)) => {
+                        let v: Value = serde_json::from_str(l).context("parsing a bench child's result")?;
+                        results.push(with_reference(v, batch, segment, scale));
+                    }
+                    _ => bail!("bench child for batch {batch}, segment {segment}, {precision} failed ({})", out.status),
+                }
+            }
+        }
+    }
+    print_table(&results);
+    let doc = json!({
+        "device": device,
+        "blas": backend::blas_description(),
+        "matmul_gflops": gflops,
+        "reference": {"gflops": REFERENCE_GFLOPS, "time_scale": scale, "scaled": scaled,
+                      "source": "shared/notes/performance.md (PyTorch 2.15 CPU, 2 threads)"},
+        "results": results,
+    });
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Adds the matching PyTorch reference (time scaled by `scale`) and the ratios.
+fn with_reference(mut v: Value, batch: usize, segment: usize, scale: f64) -> Value {
+    let Some(r) = REFERENCES.iter().find(|r| r.batch == batch && r.segment == segment) else { return v };
+    let step = v["median_step_s"].as_f64().unwrap_or(f64::NAN);
+    let rss = v["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / GIB;
+    let ref_step = r.step_s * scale;
+    v["torch_step_s"] = json!(r.step_s);
+    v["torch_step_s_scaled"] = json!(ref_step);
+    v["step_ratio_vs_torch"] = json!(step / ref_step);
+    v["torch_peak_rss_gib"] = json!(r.peak_rss_gib);
+    v["rss_ratio_vs_torch"] = json!(rss / r.peak_rss_gib);
+    v
+}
+
+fn print_table(results: &[Value]) {
+    println!(
+        "\n{:>5} {:>7} {:>5} | {:>8} {:>7} {:>9} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
+        "batch", "segment", "prec", "s/step", "steps/s", "torch s", "ratio", "RSS GiB", "torch GiB", "ratio", "MLX GiB"
+    );
+    for v in results {
+        let f = |k: &str| v[k].as_f64();
+        let opt = |x: Option<f64>, p: usize| x.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:>5} {:>7} {:>5} | {:>8} {:>7} {:>9} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
+            v["batch"],
+            v["segment"],
+            v["precision"].as_str().unwrap_or("?"),
+            opt(f("median_step_s"), 3),
+            opt(f("steps_per_s"), 3),
+            opt(f("torch_step_s_scaled"), 2),
+            opt(f("step_ratio_vs_torch"), 2),
+            opt(f("peak_rss_bytes").map(|b| b / GIB), 2),
+            opt(f("torch_peak_rss_gib"), 2),
+            opt(f("rss_ratio_vs_torch"), 2),
+            opt(f("mlx_peak_bytes").map(|b| b / GIB), 2),
+        );
+        if let Some(phases) = v["phases"].as_array().filter(|p| !p.is_empty()) {
+            let parts: Vec<String> = phases
+                .iter()
+                .map(|p| format!("{} {:.3}", p["phase"].as_str().unwrap_or("?"), p["median_s"].as_f64().unwrap_or(f64::NAN)))
+                .collect();
+            println!("      phases (s): {}", parts.join(", "));
+        }
+    }
+}
