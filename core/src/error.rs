@@ -102,6 +102,10 @@ pub enum Error {
     /// An MLX operation failed.
     #[error("mlx: {0}")]
     Mlx(#[from] mlx_rs::error::Exception),
+    /// Distributed training could not start or a collective failed (bad
+    /// hostfile field, unreachable peer, missing backend...).
+    #[error("distributed: {0}")]
+    Distributed(String),
     /// Any other failure inside a plugin, with the plugin's name.
     #[error("{plugin}: {message}")]
     Plugin {

@@ -59,9 +59,15 @@ impl Gan {
         Ok(Gan { generator, discriminators, losses, frontend })
     }
 
-    /// Number of generator parameter elements (buffers such as the codebook included).
+    /// Number of generator parameter elements, buffers (such as a VQ
+    /// codebook) excluded, as PyTorch counts `parameters()`.
     pub fn generator_parameter_count(&self) -> usize {
-        count_elements(&*self.generator)
+        let buffers = self.generator.buffer_prefixes();
+        crate::nn::torch_layout::flatten_params(&*self.generator)
+            .iter()
+            .filter(|(k, _)| !buffers.iter().any(|p| k.starts_with(p.as_str())))
+            .map(|(_, a)| a.size())
+            .sum()
     }
 
     /// Number of discriminator parameter elements, all discriminators together.

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod batch;
 pub mod components;
 pub mod data;
+pub mod distributed;
 pub mod error;
 pub mod gan;
 pub mod nn;

@@ -164,6 +164,9 @@ pub struct TrainerSpec {
     pub skip_bad_items: bool,
     /// Stop the run after this many non-finite (skipped) steps in a row.
     pub max_nonfinite_in_row: u32,
+    /// Evaluation metric (lower is better) that picks the run's `best/`
+    /// checkpoint, e.g. `eval/mel_l1` or `eval/infer/mcd_db`.
+    pub best_metric: String,
 }
 
 impl Default for TrainerSpec {
@@ -182,6 +185,7 @@ impl Default for TrainerSpec {
             seed: 1234,
             skip_bad_items: false,
             max_nonfinite_in_row: 10,
+            best_metric: "eval/mel_l1".into(),
         }
     }
 }
@@ -333,6 +337,12 @@ impl Spec {
             return bad(
                 "trainer.segment_size",
                 format!("{seg} samples is not a positive multiple of data.hop_length {hop} (nearest valid: {lower} or {})", lower + hop),
+            );
+        }
+        if !self.trainer.best_metric.starts_with("eval/") {
+            return bad(
+                "trainer.best_metric",
+                format!("must name an evaluation metric starting with `eval/` (e.g. eval/mel_l1), found `{}`", self.trainer.best_metric),
             );
         }
         if self.trainer.batch_size == 0 {

@@ -160,8 +160,8 @@ fn print_table(results: &[Value]) {
         let opt = |x: Option<f64>, p: usize| x.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
         println!(
             "{:>5} {:>7} {:>5} | {:>8} {:>7} {:>9} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
-            v["batch"],
-            v["segment"],
+            v["batch"].as_u64().unwrap_or(0),
+            v["segment"].as_u64().unwrap_or(0),
             v["precision"].as_str().unwrap_or("?"),
             opt(f("median_step_s"), 3),
             opt(f("steps_per_s"), 3),

@@ -4,6 +4,7 @@ mod bench;
 mod bench_child;
 mod check;
 mod data_cmd;
+mod eval_cmd;
 mod infer;
 mod interop_cmd;
 mod plugins;
@@ -50,6 +51,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Synthesise a dataset item with a trained checkpoint into a wav file.
     Infer(infer::InferArgs),
+    /// Score checkpoints on held-out items: mel L1, MR-STFT, MCD, F0 RMSE (reconstruction and inference).
+    Eval(eval_cmd::EvalArgs),
     /// Time full G+D training steps on synthetic batches against the PyTorch reference.
     Bench(bench::BenchArgs),
     /// One `bench` configuration, run by `bench` in its own process.
@@ -102,6 +105,7 @@ fn main() -> Result<()> {
         Command::BenchChild(args) => bench_child::run(cli.spec_or_default()?, args),
         Command::Sweep(args) => sweep::run_sweep(&cli.spec, &cli.set, args),
         Command::Infer(args) => infer::run_infer(&cli.single_spec()?.1, args),
+        Command::Eval(args) => eval_cmd::run_eval(&cli.spec_or_default()?, args),
         Command::Export(args) => interop_cmd::run_export(args),
         Command::Train(args) => {
             let (_, spec) = cli.single_spec()?;

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sovits_core::Spec;
 use sovits_core::train::StepReport;
-use sovits_core::train::run::{Observer, RunOptions, run};
+use sovits_core::train::run::{Observer, RunOptions, run_with};
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
@@ -88,7 +88,8 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     };
     let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
     let mut progress = Progress { bar };
-    let summary = run(spec, &opts, &stop, &mut progress).context("training")?;
+    let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
+    let summary = run_with(spec, &opts, &stop, &mut progress, Some(&mut evaluator)).context("training")?;
     progress.bar.finish();
     let resources = serde_json::json!({ "peak_rss_bytes": crate::sweep::peak_rss_bytes() });
     std::fs::write(args.out.join("resources.json"), resources.to_string())

@@ -25,12 +25,32 @@ pub trait Generator: ModuleParameters {
     /// Synthesises audio `[B, S]` from semantic ids, text and a reference spectrogram.
     fn infer(&mut self, input: &InferInput, noise: &mut dyn NoiseSource) -> Result<Array>;
 
+    /// Re-synthesises audio `[B, T * hop]` from linear spectrograms `[B, T, F]`
+    /// with valid frames `spec_lengths` `[B]` through the analysis path
+    /// (posterior -> flow -> decoder), with no text or codes: what evaluation
+    /// scores as the reconstruction path. Generators without such a path keep
+    /// this default, which returns an error.
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, noise: &mut dyn NoiseSource) -> Result<Array> {
+        let _ = (spec, spec_lengths, noise);
+        Err(crate::error::Error::Plugin {
+            plugin: "generator".into(),
+            message: "this generator has no reconstruction path (Generator::reconstruct is not implemented)".into(),
+        })
+    }
+
     /// Named parameter groups the spec may refer to (for per-group lr and freezing).
     fn parameter_groups(&self) -> Vec<ParamGroup>;
 
     /// Parameters that never receive gradient in the reference (e.g. a frozen
     /// quantizer) and must get no update and no optimizer state.
     fn frozen_prefixes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Key prefixes of tensors that are buffers in the reference (state that
+    /// is saved but is not a parameter, e.g. a VQ codebook); excluded from
+    /// parameter counts, always frozen.
+    fn buffer_prefixes(&self) -> Vec<String> {
         Vec::new()
     }
 

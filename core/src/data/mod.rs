@@ -26,6 +26,7 @@
 
 pub mod collate;
 pub mod dataset;
+pub mod holdout;
 pub mod kmeans;
 pub mod layout;
 pub mod loader;
@@ -40,6 +41,7 @@ pub mod validate;
 
 pub use collate::{HostBatch, collate};
 pub use dataset::{Dataset, Input, Item, Sample};
+pub use holdout::HoldOut;
 pub use layout::Folder;
 pub use loader::{Loaded, Loader};
 pub use metadata::{ItemMeta, Metadata, Units};

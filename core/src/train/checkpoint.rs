@@ -96,7 +96,23 @@ pub fn save(t: &Trainer, run: &Path, data_cursor: serde_json::Value, keep: usize
     let root = run.join("checkpoints");
     std::fs::create_dir_all(&root).map_err(|e| io(&root, "create", e))?;
     let final_dir = root.join(dir_name(t.step));
-    let tmp = root.join(format!(".{}.tmp-{}", dir_name(t.step), std::process::id()));
+    save_to(t, &final_dir, data_cursor)?;
+    let all = list(run);
+    if keep > 0 && all.len() > keep {
+        for old in &all[..all.len() - keep] {
+            std::fs::remove_dir_all(old).map_err(|e| io(old, "remove", e))?;
+        }
+    }
+    Ok(final_dir)
+}
+
+/// Writes a checkpoint of `t` into `final_dir` (replacing it) through a
+/// temporary sibling directory renamed into place.
+pub fn save_to(t: &Trainer, final_dir: &Path, data_cursor: serde_json::Value) -> Result<()> {
+    let root = final_dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(root).map_err(|e| io(root, "create", e))?;
+    let name = final_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir_name(t.step));
+    let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, "clear", e))?;
     }
@@ -124,16 +140,10 @@ pub fn save(t: &Trainer, run: &Path, data_cursor: serde_json::Value, keep: usize
     write_json("meta.json", serde_json::to_string_pretty(&meta).map_err(|e| Error::Weights(e.to_string()))?)?;
     write_json("spec.json", t.spec.to_json())?;
     if final_dir.exists() {
-        std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, "replace", e))?;
+        std::fs::remove_dir_all(final_dir).map_err(|e| io(final_dir, "replace", e))?;
     }
-    std::fs::rename(&tmp, &final_dir).map_err(|e| io(&final_dir, "rename into", e))?;
-    let all = list(run);
-    if keep > 0 && all.len() > keep {
-        for old in &all[..all.len() - keep] {
-            std::fs::remove_dir_all(old).map_err(|e| io(old, "remove", e))?;
-        }
-    }
-    Ok(final_dir)
+    std::fs::rename(&tmp, final_dir).map_err(|e| io(final_dir, "rename into", e))?;
+    Ok(())
 }
 
 /// Reads a checkpoint's metadata.

@@ -3,10 +3,12 @@
 
 pub mod audio_slice;
 pub mod checkpoint;
+pub mod evaluate;
 
 pub mod metrics;
 pub mod noise_replay;
 pub mod params;
+pub mod phase_clock;
 pub mod run;
 pub mod schedule;
 pub mod step;

@@ -12,6 +12,7 @@ use crate::data::sampler::{BucketSampler, Cursor};
 use crate::error::{Error, Result};
 use crate::spec::Spec;
 use crate::train::checkpoint;
+use crate::train::evaluate::{self, Evaluator};
 use crate::train::metrics::MetricsLog;
 use crate::train::step::{StepReport, Trainer};
 
@@ -58,6 +59,45 @@ pub struct RunSummary {
 /// Trains `spec` on `opts.data` into `opts.out` until the step/epoch budget is
 /// spent or `stop` is raised.
 pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Observer) -> Result<RunSummary> {
+    run_with(spec, opts, stop, obs, None)
+}
+
+/// [`run`] with an evaluator: every `trainer.eval_every` steps it scores the
+/// held-out items (the last `data.eval_items`, never trained on), logs the
+/// metrics to `metrics.jsonl`, writes samples to `RUN/samples/step-N/` and
+/// keeps `RUN/best/` by `trainer.best_metric`.
+pub fn run_with(
+    spec: Spec,
+    opts: &RunOptions,
+    stop: &AtomicBool,
+    obs: &mut dyn Observer,
+    evaluator: Option<&mut dyn Evaluator>,
+) -> Result<RunSummary> {
+    run_ranked(spec, opts, stop, obs, evaluator, None)
+}
+
+/// [`run_with`] as one rank of a data-parallel group (`None`: a single process).
+/// Each rank reads its shard of the sampler (rank, world), gradients are
+/// averaged over the ranks before every update, and only rank 0 writes
+/// `spec.json`, `metrics.jsonl`, checkpoints and evaluations. The ranks agree
+/// on stopping at every step (epoch end, Ctrl-C on any rank), so none is left
+/// waiting in a collective. Checkpoints hold rank 0's data cursor, which is a
+/// position among the batches of a `world`-rank shard: resuming with the same
+/// number of ranks continues exactly; with another number the cursor's epoch
+/// is kept and that epoch restarts from its first batch (see docs/distributed.md).
+pub fn run_ranked(
+    spec: Spec,
+    opts: &RunOptions,
+    stop: &AtomicBool,
+    obs: &mut dyn Observer,
+    mut evaluator: Option<&mut dyn Evaluator>,
+    group: Option<std::rc::Rc<crate::distributed::Group>>,
+) -> Result<RunSummary> {
+    let (rank, world) = group.as_ref().map_or((0, 1), |g| (g.rank(), g.size()));
+    let root = rank == 0;
+    if !root {
+        evaluator = None;
+    }
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| Error::Data { path: out.clone(), message: format!("cannot create run directory: {e}") })?;
     let segment = spec.trainer.segment_size;
@@ -66,16 +106,30 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
         obs.message(&format!("skipping {} bad item(s):\n{}", dataset.report().skipped, dataset.report()));
     }
     let ids: Vec<String> = dataset.items().iter().map(|i| i.id.clone()).collect();
+    let split = dataset.holdout(spec.data.eval_items);
+    if split.has_eval() {
+        obs.message(&format!("holding out {} item(s) for evaluation (data.eval_items)", split.eval.len()));
+    } else if spec.data.eval_items > 0 {
+        obs.message(&format!(
+            "data.eval_items = {} but the dataset has only {} usable item(s): nothing held out, evaluation off",
+            spec.data.eval_items,
+            dataset.len()
+        ));
+    }
+    let eval_items: Vec<usize> = split.eval.clone().collect();
     let sampler = BucketSampler::new(
-        &dataset.frame_lengths(),
+        &dataset.frame_lengths()[split.train.clone()],
         &BucketSampler::reference_boundaries(spec.segment_frames()),
         spec.trainer.batch_size,
-        0,
-        1,
+        rank,
+        world,
         spec.trainer.seed,
     )?;
 
     let mut trainer = Trainer::new(spec.clone())?;
+    if let Some(g) = &group {
+        trainer.grad_reduce = Some(crate::distributed::average_grads(g.clone()));
+    }
     let mut cursor = Cursor::default();
     if opts.resume {
         let dir = checkpoint::latest(out).ok_or_else(|| Error::Data {
@@ -87,21 +141,37 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
             path: dir.join("meta.json"),
             message: format!("bad data_cursor: {e}"),
         })?;
+        let saved_world = meta.data_cursor.get("world").and_then(serde_json::Value::as_u64).unwrap_or(1) as usize;
+        if saved_world != world {
+            obs.message(&format!(
+                "checkpoint written by {saved_world} rank(s), resuming with {world}: epoch {} restarts from its first batch",
+                cursor.epoch
+            ));
+            cursor.position = 0;
+        }
         obs.message(&format!("resumed from {} (step {})", dir.display(), meta.step));
     } else if let Some(src) = &opts.init_from {
         checkpoint::load_weights(&mut trainer, src, &opts.init_may_lack)?;
         obs.message(&format!("initialised weights from {}", src.display()));
     }
-    std::fs::write(out.join("spec.json"), trainer.spec.to_json())
-        .map_err(|e| Error::Data { path: out.join("spec.json"), message: e.to_string() })?;
+    if root {
+        std::fs::write(out.join("spec.json"), trainer.spec.to_json())
+            .map_err(|e| Error::Data { path: out.join("spec.json"), message: e.to_string() })?;
+    }
 
     let last_step = opts.max_steps.or(spec.trainer.max_steps);
-    let mut metrics = MetricsLog::open(&out.join("metrics.jsonl"))?;
-    let mut loader = Loader::spawn(Arc::new(dataset), sampler, cursor, 2);
+    let mut metrics = if root { Some(MetricsLog::open(&out.join("metrics.jsonl"))?) } else { None };
+    let dataset = Arc::new(dataset);
+    let mut best = evaluate::read_best(out, &spec.trainer.best_metric);
+    let mut loader = Loader::spawn(dataset.clone(), sampler, cursor, 2);
     obs.start(trainer.step, last_step);
     let mut summary = RunSummary { steps: trainer.step, checkpoint: None, interrupted: false, last: None };
     let save = |t: &Trainer, c: Cursor, obs: &mut dyn Observer| -> Result<PathBuf> {
-        let cursor = serde_json::to_value(c).map_err(|e| Error::Data { path: out.clone(), message: e.to_string() })?;
+        let mut cursor = serde_json::to_value(c).map_err(|e| Error::Data { path: out.clone(), message: e.to_string() })?;
+        if let Some(map) = cursor.as_object_mut() {
+            // the position counts batches of a `world`-rank shard
+            map.insert("world".into(), serde_json::json!(world));
+        }
         let dir = checkpoint::save(t, out, cursor, spec.trainer.keep_checkpoints)?;
         obs.message(&format!("checkpoint {}", dir.display()));
         Ok(dir)
@@ -112,19 +182,20 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
         if last_step.is_some_and(|n| trainer.step >= n) {
             break;
         }
-        if stop.load(Ordering::SeqCst) {
-            summary.interrupted = true;
-            break;
-        }
-        let loaded = match loader.next_batch() {
-            Some(l) => l?,
-            None => break,
-        };
+        let interrupted = stop.load(Ordering::SeqCst);
+        let next = if interrupted { None } else { loader.next_batch().transpose()? };
         // the cursor is the one after this batch; position 0 never occurs for a taken batch
-        let epoch = loaded.cursor.epoch;
-        if epoch >= spec.trainer.epochs {
+        let local_stop = next.as_ref().is_none_or(|l| l.cursor.epoch >= spec.trainer.epochs);
+        let any_stop = match &group {
+            Some(g) => g.any(local_stop || interrupted)?,
+            None => local_stop,
+        };
+        if any_stop {
+            summary.interrupted = interrupted || group.as_ref().is_some_and(|_| !local_stop);
             break;
         }
+        let Some(loaded) = next else { break };
+        let epoch = loaded.cursor.epoch;
         trainer.epoch = epoch;
         let batch = loaded.batch.to_batch()?;
         let t0 = Instant::now();
@@ -132,7 +203,9 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
         let seconds = t0.elapsed().as_secs_f64();
         let items: Vec<String> = loaded.batch.items.iter().map(|&i| ids[i].clone()).collect();
         let record = MetricsLog::record(&report, seconds, &[("items", serde_json::json!(items))]);
-        metrics.write(&record)?;
+        if let Some(m) = metrics.as_mut() {
+            m.write(&record)?;
+        }
         let rate = (trainer.step - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
         obs.step(&report, &items, rate);
         if let Some(why) = &report.skipped {
@@ -151,12 +224,37 @@ pub fn run(spec: Spec, opts: &RunOptions, stop: &AtomicBool, obs: &mut dyn Obser
         cursor = loaded.cursor;
         summary.steps = trainer.step;
         summary.last = Some(report);
-        if spec.trainer.checkpoint_every > 0 && trainer.step % spec.trainer.checkpoint_every == 0 {
+        if root && spec.trainer.checkpoint_every > 0 && trainer.step % spec.trainer.checkpoint_every == 0 {
             summary.checkpoint = Some(save(&trainer, cursor, obs)?);
+        }
+        if let Some(ev) = evaluator.as_deref_mut()
+            && !eval_items.is_empty()
+            && spec.trainer.eval_every > 0
+            && trainer.step % spec.trainer.eval_every == 0
+        {
+            let samples = out.join("samples").join(format!("step-{}", trainer.step));
+            let scores = ev.evaluate(&mut trainer, &dataset, &eval_items, &samples)?;
+            let mut record = serde_json::Map::new();
+            record.insert("step".into(), serde_json::json!(trainer.step));
+            for (k, v) in &scores {
+                record.insert(k.clone(), serde_json::json!(v));
+            }
+            if let Some(m) = metrics.as_mut() {
+                m.write(&serde_json::Value::Object(record))?;
+            }
+            let metric = &spec.trainer.best_metric;
+            let value = evaluate::pick(&scores, metric)?;
+            let c = serde_json::to_value(cursor).map_err(|e| Error::Data { path: out.clone(), message: e.to_string() })?;
+            if let Some(r) = evaluate::update_best(&trainer, out, c, metric, value, best.as_ref())? {
+                obs.message(&format!("step {}: {metric} {value:.4}, new best -> {}", r.step, evaluate::best_dir(out).display()));
+                best = Some(r);
+            } else {
+                obs.message(&format!("step {}: {metric} {value:.4}; samples in {}", trainer.step, samples.display()));
+            }
         }
     }
     drop(loader);
-    if summary.checkpoint.as_deref().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned())
+    if root && summary.checkpoint.as_deref().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned())
         != Some(checkpoint::dir_name(trainer.step))
     {
         summary.checkpoint = Some(save(&trainer, cursor, obs)?);

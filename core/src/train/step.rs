@@ -3,7 +3,10 @@
 //! discriminator update on the detached fake; generator update with every
 //! generator-side loss through a fresh pass of the updated discriminators.
 //! The generator update re-runs the generator forward with the first pass's
-//! random draws replayed, so both updates see the same segment and noise.
+//! random draws replayed, so both updates see the same segment and noise
+//! (evaluating one forward inside the generator's value_and_grad and running
+//! the discriminator update there was measured slower and 3x the memory:
+//! arrays evaluated during a trace keep their graphs).
 
 use std::cell::RefCell;
 
@@ -20,6 +23,7 @@ use crate::registry;
 use crate::spec::Spec;
 use crate::train::audio_slice::slice_audio;
 use crate::train::noise_replay::RecordingNoise;
+use crate::train::phase_clock::PhaseClock;
 use crate::train::{params, schedule};
 
 /// Scalars logged for one step.
@@ -43,6 +47,14 @@ pub struct StepReport {
     pub d_grad_norm: f32,
     /// Why the update was skipped (non-finite loss or gradient), if it was.
     pub skipped: Option<String>,
+    /// Seconds per phase (`g_forward`, `d_grad`, `d_update`, `g_grad`,
+    /// `g_update`), filled only when [`Trainer::profile`] is set.
+    pub phases: Vec<(&'static str, f64)>,
+    /// Generator output of this step's first (discriminator-side) pass,
+    /// computed with the parameters before the update, `[B, segment]`.
+    pub y_hat: Option<Array>,
+    /// Start frame of each item's training segment, `[B]` int32.
+    pub ids_slice: Option<Array>,
 }
 
 /// The model, optimizers and all state that a checkpoint must restore.
@@ -67,6 +79,14 @@ pub struct Trainer {
     pub epoch: u64,
     /// Non-finite steps in a row (the run stops past `trainer.max_nonfinite_in_row`).
     pub nonfinite_in_row: u32,
+    /// Time each phase of the step into [`StepReport::phases`]; this adds a
+    /// host sync after each phase, so leave it off outside benchmarks.
+    pub profile: bool,
+    /// Applied to the D and the G gradients right after they are computed,
+    /// before the global norm, clipping and the update: data-parallel runs
+    /// average them over the ranks here ([`crate::distributed::average_grads`]).
+    /// `None` (the default) leaves them as they are.
+    pub grad_reduce: Option<crate::distributed::GradReducer>,
 }
 
 /// Converts a core error inside an MLX transform closure, keeping the original.
@@ -117,9 +137,32 @@ impl Trainer {
         let g_master = owned(&ctx_g, &g_all)?;
         let d_master = owned(&ctx_d, &d_all)?;
         let noise = SeededNoise::new(spec.trainer.seed)?;
-        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, noise, step: 0, epoch: 0, nonfinite_in_row: 0 };
+        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, noise, step: 0, epoch: 0, nonfinite_in_row: 0, profile: false, grad_reduce: None };
         t.push_params()?;
         Ok(t)
+    }
+
+    /// Replaces every generator (`g`, state-dict keys) and discriminator (`d`,
+    /// the joint keys of [`Trainer::d_master`]) parameter, strictly: a missing,
+    /// unexpected or mis-shaped key is an error naming it. The f32 masters are
+    /// set too, so the next step starts from these values.
+    pub fn set_weights(&mut self, g: &ParamMap, d: &ParamMap) -> Result<()> {
+        crate::nn::load_strict(&mut *self.gan.generator, g, false)
+            .map_err(|e| Error::Weights(format!("generator weights: {e}")))?;
+        for i in 0..self.gan.discriminators.len() {
+            let prefix = self.gan.discriminator_prefix(i);
+            let part: ParamMap =
+                d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
+            crate::nn::load_strict(&mut *self.gan.discriminators[i].1, &part, false)
+                .map_err(|e| Error::Weights(format!("discriminator weights (prefix `{prefix}`): {e}")))?;
+        }
+        for (which, src, master) in [("generator", g, &mut self.g_master), ("discriminator", d, &mut self.d_master)] {
+            for (k, v) in master.iter_mut() {
+                let value = src.get(k).ok_or_else(|| Error::Weights(format!("{which} weights: missing `{k}`")))?;
+                *v = value.as_dtype(mlx_rs::Dtype::Float32)?;
+            }
+        }
+        self.push_params()
     }
 
     /// Writes the optimizers' compute-precision copies of the masters into the models.
@@ -161,6 +204,7 @@ impl Trainer {
         let frames = self.spec.segment_frames();
         let clip = self.spec.trainer.grad_clip;
         let mut report = StepReport { epoch: self.epoch, learning_rate: lr, ..StepReport::default() };
+        let mut clock = PhaseClock::new(self.profile);
 
         // 1. generator forward (draws recorded for the generator update)
         self.gan.generator.set_training(true);
@@ -168,52 +212,12 @@ impl Trainer {
         let first = self.gan.generator.forward_train(batch, &mut recording)?;
         let y = slice_audio(&batch.audio, &first.ids_slice, hop, segment)?;
         let y_hat_detached = mlx_rs::stop_gradient(&first.y_hat)?;
+        report.y_hat = Some(y_hat_detached.clone());
+        report.ids_slice = Some(first.ids_slice.clone());
+        clock.mark("g_forward", [&y, &first.y_hat, &first.z_p, &first.m_p, &first.logs_p, &first.m_q, &first.logs_q])?;
 
         // 2. discriminator update on the detached fake
-        let d_keys: Vec<String> = self.d_master.keys().cloned().collect();
-        let d_inputs: Vec<Array> = {
-            let current = self.opt_d.compute_params(&self.d_master)?;
-            d_keys.iter().map(|k| current[k].clone()).collect()
-        };
-        let (d_values, d_names, d_grads) = {
-            let failure = RefCell::new(None);
-            let names = RefCell::new(Vec::new());
-            let Trainer { gan, spec, .. } = &mut *self;
-            let disc_names: Vec<&str> = spec.discriminators.iter().map(|c| c.name.as_str()).collect();
-            let closure = |inputs: &[Array]| -> std::result::Result<Vec<Array>, Exception> {
-                let mut run = || -> Result<Vec<Array>> {
-                    let map: ParamMap = d_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
-                    let outs = run_discriminators(gan, &disc_names, Some(&map), &y, &y_hat_detached)?;
-                    let ctx = LossContext {
-                        batch, y: &y, y_hat: &y_hat_detached, generated: &first, disc: &outs,
-                        frontend: &*gan.frontend, segment_frames: frames,
-                    };
-                    weighted_side(gan, Side::Discriminator, &ctx, &mut names.borrow_mut())
-                };
-                run().map_err(|e| stash(&failure, e))
-            };
-            let argnums = all_argnums(d_inputs.len());
-            let mut vg = value_and_grad_with_argnums(closure, &argnums[..]);
-            let result = vg(&d_inputs);
-            drop(vg);
-            match (result, failure.into_inner()) {
-                (Ok((values, grads)), _) => (values, names.into_inner(), grads),
-                (Err(_), Some(e)) => return Err(e),
-                (Err(e), None) => return Err(e.into()),
-            }
-        };
-        let d_grads: ParamMap = d_keys.iter().cloned().zip(d_grads).collect();
-        let d_norm = params::global_norm(&d_grads)?;
-        mlx_rs::transforms::eval(d_values.iter().chain(std::iter::once(&d_norm)))?;
-        report.d_total = scalar(&d_values[0]);
-        report.d_grad_norm = scalar(&d_norm);
-        report.terms.extend(d_names.into_iter().zip(d_values[1..].iter().map(scalar)));
-        let d_finite = report.d_total.is_finite() && report.d_grad_norm.is_finite();
-        if d_finite {
-            let grads = match clip { Some(c) => params::clip(&d_grads, &d_norm, c)?, None => d_grads };
-            self.opt_d.update(&mut self.d_master, &grads)?;
-            self.push_params()?;
-        }
+        let d_finite = self.discriminator_update(batch, &y, &y_hat_detached, &first, &mut report, &mut clock)?;
 
         // 3. generator update through the updated discriminators
         let g_keys: Vec<String> = self.g_master.keys().cloned().collect();
@@ -254,10 +258,12 @@ impl Trainer {
             }
         };
         let g_grads: ParamMap = g_keys.iter().cloned().zip(g_grads).collect();
+        let g_grads = match &self.grad_reduce { Some(f) => f(g_grads)?, None => g_grads };
         let g_norm = params::global_norm(&g_grads)?;
         mlx_rs::transforms::eval(g_values.iter().chain(std::iter::once(&g_norm)))?;
         report.g_total = scalar(&g_values[0]);
         report.g_grad_norm = scalar(&g_norm);
+        clock.mark("g_grad", [])?;
         report.terms.extend(g_names.into_iter().zip(g_values[1..].iter().map(scalar)));
         let g_finite = report.g_total.is_finite() && report.g_grad_norm.is_finite();
         if g_finite {
@@ -266,6 +272,8 @@ impl Trainer {
         }
         self.push_params()?;
         self.eval_state()?;
+        clock.mark("g_update", [])?;
+        report.phases = clock.finish();
 
         if d_finite && g_finite {
             self.nonfinite_in_row = 0;
@@ -281,6 +289,76 @@ impl Trainer {
         self.step += 1;
         report.step = self.step;
         Ok(report)
+    }
+
+    /// Discriminator update on the detached fake `y_hat`: gradient of the
+    /// weighted discriminator side, clipping, optimizer step and the new
+    /// compute parameters written into the discriminators. Returns whether
+    /// the loss and gradient were finite (the update is skipped otherwise).
+    fn discriminator_update(
+        &mut self,
+        batch: &Batch,
+        y: &Array,
+        y_hat: &Array,
+        generated: &VITSTrainOutput,
+        report: &mut StepReport,
+        clock: &mut PhaseClock,
+    ) -> Result<bool> {
+        let frames = self.spec.segment_frames();
+        let d_keys: Vec<String> = self.d_master.keys().cloned().collect();
+        let d_inputs: Vec<Array> = {
+            let current = self.opt_d.compute_params(&self.d_master)?;
+            d_keys.iter().map(|k| current[k].clone()).collect()
+        };
+        let (d_values, d_names, d_grads) = {
+            let failure = RefCell::new(None);
+            let names = RefCell::new(Vec::new());
+            let Trainer { gan, spec, .. } = &mut *self;
+            let disc_names: Vec<&str> = spec.discriminators.iter().map(|c| c.name.as_str()).collect();
+            let closure = |inputs: &[Array]| -> std::result::Result<Vec<Array>, Exception> {
+                let mut run = || -> Result<Vec<Array>> {
+                    let map: ParamMap = d_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
+                    let outs = run_discriminators(gan, &disc_names, Some(&map), y, y_hat)?;
+                    let ctx = LossContext {
+                        batch, y, y_hat, generated, disc: &outs,
+                        frontend: &*gan.frontend, segment_frames: frames,
+                    };
+                    weighted_side(gan, Side::Discriminator, &ctx, &mut names.borrow_mut())
+                };
+                run().map_err(|e| stash(&failure, e))
+            };
+            let argnums = all_argnums(d_inputs.len());
+            let mut vg = value_and_grad_with_argnums(closure, &argnums[..]);
+            let result = vg(&d_inputs);
+            drop(vg);
+            match (result, failure.into_inner()) {
+                (Ok((values, grads)), _) => (values, names.into_inner(), grads),
+                (Err(_), Some(e)) => return Err(e),
+                (Err(e), None) => return Err(e.into()),
+            }
+        };
+        let d_grads: ParamMap = d_keys.iter().cloned().zip(d_grads).collect();
+        let d_grads = match &self.grad_reduce { Some(f) => f(d_grads)?, None => d_grads };
+        let d_norm = params::global_norm(&d_grads)?;
+        mlx_rs::transforms::eval(d_values.iter().chain(std::iter::once(&d_norm)))?;
+        report.d_total = scalar(&d_values[0]);
+        report.d_grad_norm = scalar(&d_norm);
+        clock.mark("d_grad", [])?;
+        report.terms.extend(d_names.into_iter().zip(d_values[1..].iter().map(scalar)));
+        let finite = report.d_total.is_finite() && report.d_grad_norm.is_finite();
+        if finite {
+            let grads = match self.spec.trainer.grad_clip { Some(c) => params::clip(&d_grads, &d_norm, c)?, None => d_grads };
+            self.opt_d.update(&mut self.d_master, &grads)?;
+        }
+        // the discriminators always get the masters' compute copies (they
+        // were loaded with the differentiated inputs above)
+        let d = self.opt_d.compute_params(&self.d_master)?;
+        for i in 0..self.gan.discriminators.len() {
+            let prefix = self.gan.discriminator_prefix(i);
+            params::assign(&mut *self.gan.discriminators[i].1, &prefix, &d);
+        }
+        clock.mark("d_update", self.d_master.values())?;
+        Ok(finite)
     }
 
     /// Evaluates every parameter and optimizer state so the next step starts

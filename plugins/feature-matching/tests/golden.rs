@@ -5,13 +5,11 @@
 //! Tolerance: rtol 1e-5 (fixture README for losses); the reference's own
 //! f32-vs-f64 error is ~1e-7 relative.
 
-mod common;
-
-use common::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 use mlx_rs::Array;
 use mlx_rs::transforms::value_and_grad_with_argnums;
 use sovits_core::components::{DiscriminatorOutput, Loss, Side};
 use sovits_plugin_feature_matching::FeatureMatching;
+use sovits_test_support::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 
 const RTOL: f64 = 1e-5;
 

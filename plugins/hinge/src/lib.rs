@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use sovits_core::components::{BuildContext, DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
 use sovits_core::registry::{Factory, Kind};
 use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result};
+use sovits_core::{Registration, Result};
+use sovits_plugin_lsgan::{sum_discriminator_terms, sum_generator_terms};
 
 /// Registered name.
 pub const NAME: &str = "hinge";
@@ -29,54 +30,16 @@ fn mean_hinge(x: &Array, sign: f32) -> Result<Array> {
     Ok(ops::maximum(&margin, Array::from_f32(0.0))?.mean(None)?)
 }
 
-/// Adds `term` to an optional running sum.
-fn accumulate(total: Option<Array>, term: &Array) -> Result<Option<Array>> {
-    Ok(Some(match total {
-        Some(t) => t.add(term)?,
-        None => term.clone(),
-    }))
-}
-
 impl Hinge {
     /// Generator side: `sum_i -mean(D(y_hat)_i)`; parts named `<disc>.<sub>`.
     pub fn generator_terms(disc: &[DiscriminatorOutput]) -> Result<LossTerms> {
-        let mut total = None;
-        let mut parts = Vec::new();
-        for (d, out) in disc.iter().enumerate() {
-            for (s, fake) in out.y_d_fake.iter().enumerate() {
-                let l = fake.as_dtype(Dtype::Float32)?.mean(None)?.negative()?;
-                total = accumulate(total, &l)?;
-                parts.push((format!("{d}.{s}"), l));
-            }
-        }
-        Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
+        sum_generator_terms(disc, |fake| Ok(fake.as_dtype(Dtype::Float32)?.mean(None)?.negative()?))
     }
 
     /// Discriminator side: `sum_i mean(relu(1 - D(y)_i)) + mean(relu(1 + D(y_hat)_i))`;
     /// parts named `<disc>.<sub>.real` and `<disc>.<sub>.fake`.
     pub fn discriminator_terms(disc: &[DiscriminatorOutput]) -> Result<LossTerms> {
-        let mut total = None;
-        let mut parts = Vec::new();
-        for (d, out) in disc.iter().enumerate() {
-            if out.y_d_real.len() != out.y_d_fake.len() {
-                return Err(Error::Plugin {
-                    plugin: NAME.into(),
-                    message: format!(
-                        "discriminator {d} returned {} real but {} fake logits",
-                        out.y_d_real.len(),
-                        out.y_d_fake.len()
-                    ),
-                });
-            }
-            for (s, (real, fake)) in out.y_d_real.iter().zip(&out.y_d_fake).enumerate() {
-                let r = mean_hinge(real, -1.0)?;
-                let g = mean_hinge(fake, 1.0)?;
-                total = accumulate(total, &r.add(&g)?)?;
-                parts.push((format!("{d}.{s}.real"), r));
-                parts.push((format!("{d}.{s}.fake"), g));
-            }
-        }
-        Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
+        sum_discriminator_terms(NAME, disc, |real| mean_hinge(real, -1.0), |fake| mean_hinge(fake, 1.0))
     }
 }
 

@@ -6,12 +6,10 @@
 //! Tolerance: rtol 1e-6; both sides are f32 means of at most 37 values, whose
 //! rounding error is a few ulps (~1e-7 relative), far below 1e-6.
 
-mod common;
-
-use common::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 use mlx_rs::Array;
 use sovits_core::components::{DiscriminatorOutput, Loss, Side};
 use sovits_plugin_hinge::Hinge;
+use sovits_test_support::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 
 const RTOL: f64 = 1e-6;
 

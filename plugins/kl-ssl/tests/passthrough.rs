@@ -1,11 +1,9 @@
 //! `kl-ssl` reports the generator's own commitment loss unchanged.
 
-mod common;
-
-use common::{Fixture, empty_generated, scalar};
 use mlx_rs::Array;
 use sovits_core::components::{Loss, Side};
 use sovits_plugin_kl_ssl::KlSsl;
+use sovits_test_support::{Fixture, empty_generated, scalar};
 
 #[test]
 fn returns_the_generators_kl_ssl_exactly() {

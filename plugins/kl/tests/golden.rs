@@ -5,13 +5,11 @@
 //!
 //! Tolerance: rtol 1e-5 (fixture README for losses).
 
-mod common;
-
-use common::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 use mlx_rs::Array;
 use mlx_rs::transforms::value_and_grad_with_argnums;
 use sovits_core::components::{Loss, Side};
 use sovits_plugin_kl::{Kl, kl_loss};
+use sovits_test_support::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 
 const RTOL: f64 = 1e-5;
 

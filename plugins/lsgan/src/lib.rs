@@ -42,54 +42,73 @@ fn accumulate(total: Option<Array>, term: &Array) -> Result<Option<Array>> {
     }))
 }
 
-/// Checks that a discriminator output has as many fake as real logits.
-fn check_pairs(d: usize, out: &DiscriminatorOutput) -> Result<()> {
-    if out.y_d_real.len() != out.y_d_fake.len() {
-        return Err(Error::Plugin {
-            plugin: NAME.into(),
-            message: format!(
-                "discriminator {d} returned {} real but {} fake logits",
-                out.y_d_real.len(),
-                out.y_d_fake.len()
-            ),
-        });
+/// Generator side of a per-sub-discriminator GAN loss: `sum_i term(D(y_hat)_i)` over
+/// every sub-discriminator of every discriminator (0 when there are none).
+/// Parts are named `<disc>.<sub>` (GPT-SoVITS `gen_losses`). Shared with other GAN
+/// losses (e.g. `hinge`), which differ only in `term`.
+pub fn sum_generator_terms(
+    disc: &[DiscriminatorOutput],
+    term: impl Fn(&Array) -> Result<Array>,
+) -> Result<LossTerms> {
+    let mut total = None;
+    let mut parts = Vec::new();
+    for (d, out) in disc.iter().enumerate() {
+        for (s, fake) in out.y_d_fake.iter().enumerate() {
+            let l = term(fake)?;
+            total = accumulate(total, &l)?;
+            parts.push((format!("{d}.{s}"), l));
+        }
     }
-    Ok(())
+    Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
+}
+
+/// Discriminator side of a per-sub-discriminator GAN loss:
+/// `sum_i real(D(y)_i) + fake(D(y_hat)_i)` (0 when there are none). Parts are
+/// `<disc>.<sub>.real` and `<disc>.<sub>.fake` (GPT-SoVITS `r_losses`, `g_losses`).
+/// A discriminator with as many real as fake logits is required; otherwise the
+/// error is an [`Error::Plugin`] naming `plugin`.
+pub fn sum_discriminator_terms(
+    plugin: &str,
+    disc: &[DiscriminatorOutput],
+    real: impl Fn(&Array) -> Result<Array>,
+    fake: impl Fn(&Array) -> Result<Array>,
+) -> Result<LossTerms> {
+    let mut total = None;
+    let mut parts = Vec::new();
+    for (d, out) in disc.iter().enumerate() {
+        if out.y_d_real.len() != out.y_d_fake.len() {
+            return Err(Error::Plugin {
+                plugin: plugin.into(),
+                message: format!(
+                    "discriminator {d} returned {} real but {} fake logits",
+                    out.y_d_real.len(),
+                    out.y_d_fake.len()
+                ),
+            });
+        }
+        for (s, (y, y_hat)) in out.y_d_real.iter().zip(&out.y_d_fake).enumerate() {
+            let r = real(y)?;
+            let g = fake(y_hat)?;
+            total = accumulate(total, &r.add(&g)?)?;
+            parts.push((format!("{d}.{s}.real"), r));
+            parts.push((format!("{d}.{s}.fake"), g));
+        }
+    }
+    Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
 }
 
 impl Lsgan {
     /// Generator side: `sum_i mean((1 - D(y_hat)_i)^2)` over every sub-discriminator.
     /// Parts are named `<disc>.<sub>` (GPT-SoVITS `gen_losses`).
     pub fn generator_terms(disc: &[DiscriminatorOutput]) -> Result<LossTerms> {
-        let mut total = None;
-        let mut parts = Vec::new();
-        for (d, out) in disc.iter().enumerate() {
-            for (s, fake) in out.y_d_fake.iter().enumerate() {
-                let l = mean_sq_from_one(fake)?;
-                total = accumulate(total, &l)?;
-                parts.push((format!("{d}.{s}"), l));
-            }
-        }
-        Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
+        sum_generator_terms(disc, mean_sq_from_one)
     }
 
     /// Discriminator side: `sum_i mean((1 - D(y)_i)^2) + mean(D(y_hat)_i^2)`.
     /// Parts are `<disc>.<sub>.real` and `<disc>.<sub>.fake` (GPT-SoVITS
     /// `r_losses`, `g_losses`).
     pub fn discriminator_terms(disc: &[DiscriminatorOutput]) -> Result<LossTerms> {
-        let mut total = None;
-        let mut parts = Vec::new();
-        for (d, out) in disc.iter().enumerate() {
-            check_pairs(d, out)?;
-            for (s, (real, fake)) in out.y_d_real.iter().zip(&out.y_d_fake).enumerate() {
-                let r = mean_sq_from_one(real)?;
-                let g = mean_sq(fake)?;
-                total = accumulate(total, &r.add(&g)?)?;
-                parts.push((format!("{d}.{s}.real"), r));
-                parts.push((format!("{d}.{s}.fake"), g));
-            }
-        }
-        Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
+        sum_discriminator_terms(NAME, disc, mean_sq_from_one, mean_sq)
     }
 }
 

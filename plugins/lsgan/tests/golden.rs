@@ -5,11 +5,9 @@
 //! f32-vs-f64 error is below 1.3e-7 relative (`parity_manifest.json`), so 1e-5
 //! only absorbs a different f32 summation order.
 
-mod common;
-
-use common::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 use sovits_core::components::{DiscriminatorOutput, Loss, Side};
 use sovits_plugin_lsgan::Lsgan;
+use sovits_test_support::{Fixture, assert_rel, empty_generated, golden, scalar, values};
 
 const RTOL: f64 = 1e-5;
 

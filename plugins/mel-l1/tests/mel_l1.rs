@@ -11,6 +11,7 @@ use sovits_core::components::{Loss, LossContext, SpectralFrontend};
 use sovits_core::{Batch, Error, VITSTrainOutput};
 use sovits_plugin_mel_l1::MelL1;
 use sovits_plugin_stft_mel::{Config, StftMel};
+use sovits_test_support::{central_differences, gradient_error, lcg_signal, values as host};
 
 const HOP: usize = 64;
 const SEG_FRAMES: usize = 4;
@@ -33,17 +34,7 @@ fn frontend() -> StftMel {
 
 /// Deterministic test signal: a chirp-like tone plus an LCG noise.
 fn signal(n: usize, f: f64, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|i| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.2;
-            let t = i as f64;
-            (0.5 * (f * t + 1e-4 * t * t).sin() + noise) as f32
-        })
-        .collect()
+    lcg_signal(n, seed, 0.2, |t| 0.5 * (f * t + 1e-4 * t * t).sin())
 }
 
 fn zeros(shape: &[i32]) -> Array {
@@ -100,11 +91,6 @@ fn loss_value(fe: &StftMel, batch: &Batch, y_hat: &Array, ids: &[i32]) -> Result
             message: "no term".into(),
         })?
         .value)
-}
-
-fn host(a: &Array) -> Vec<f32> {
-    a.eval().unwrap();
-    a.as_slice::<f32>().to_vec()
 }
 
 fn inputs() -> (StftMel, Array, Vec<f32>, [i32; 2]) {
@@ -209,25 +195,10 @@ fn gradient_matches_central_differences() {
     // (1.6e-3 at h = 3e-4). The bound 5e-3 sits ~3x above it
     // (for scale: one |.| kink inside the step, in an earlier draft, gave 6e-2).
     let h = 3e-4f32;
-    let eval =
-        |v: &[f32]| host(&loss_value(&fe, &batch, &Array::from_slice(v, &shape), &ids).unwrap())[0];
-    let mut numeric = Vec::with_capacity(y_hat.len());
-    let mut probe = y_hat.clone();
-    for i in 0..y_hat.len() {
-        probe[i] = y_hat[i] + h;
-        let plus = eval(&probe);
-        probe[i] = y_hat[i] - h;
-        let minus = eval(&probe);
-        probe[i] = y_hat[i];
-        numeric.push((plus - minus) / (2.0 * h));
-    }
-    let err: f32 = analytic
-        .iter()
-        .zip(&numeric)
-        .map(|(a, n)| (a - n) * (a - n))
-        .sum::<f32>()
-        .sqrt();
-    let norm: f32 = numeric.iter().map(|n| n * n).sum::<f32>().sqrt();
+    let numeric = central_differences(&y_hat, h, |v| {
+        host(&loss_value(&fe, &batch, &Array::from_slice(v, &shape), &ids).unwrap())[0]
+    });
+    let (err, norm) = gradient_error(&analytic, &numeric);
     println!(
         "h {h} gradient norm {norm:e}, norm-wise relative error {:e}",
         err / norm

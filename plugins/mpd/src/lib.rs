@@ -89,14 +89,7 @@ impl Mpd {
     /// `y` `[B, S]` -> per sub-discriminator: logits `[B, N_i]` and feature maps.
     pub fn forward_one(&mut self, y: &Array) -> Result<(Vec<Array>, Vec<Vec<Array>>)> {
         check_audio("y", y)?;
-        let mut logits = Vec::with_capacity(self.discriminators.len());
-        let mut fmaps = Vec::with_capacity(self.discriminators.len());
-        for d in &mut self.discriminators {
-            let (l, f) = d.forward(y)?;
-            logits.push(l);
-            fmaps.push(f);
-        }
-        Ok((logits, fmaps))
+        unzip_outputs(self.discriminators.iter_mut().map(|d| d.forward(y)))
     }
 }
 
@@ -123,6 +116,24 @@ pub(crate) fn split_halves(a: &Array) -> Result<(Array, Array)> {
             found: format!("{:?}", a.shape()),
         }),
     }
+}
+
+/// Collects per-sub-discriminator `(logits, feature maps)` in order into the
+/// `(logits, feature maps)` lists that [`forward_real_fake`] splits, stopping at
+/// the first error.
+pub fn unzip_outputs<I>(outputs: I) -> Result<(Vec<Array>, Vec<Vec<Array>>)>
+where
+    I: IntoIterator<Item = Result<(Array, Vec<Array>)>>,
+{
+    let outputs = outputs.into_iter();
+    let mut logits = Vec::with_capacity(outputs.size_hint().0);
+    let mut fmaps = Vec::with_capacity(outputs.size_hint().0);
+    for out in outputs {
+        let (l, f) = out?;
+        logits.push(l);
+        fmaps.push(f);
+    }
+    Ok((logits, fmaps))
 }
 
 /// Runs `f` on real and fake audio as one batch `[2B, S]` and splits every

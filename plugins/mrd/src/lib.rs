@@ -17,7 +17,7 @@ use sovits_core::components::BuildContext;
 use sovits_core::registry::{Factory, Kind, Registration};
 use sovits_core::spec::ComponentSpec;
 use sovits_core::{Discriminator, DiscriminatorOutput, Result};
-use sovits_plugin_mpd::forward_real_fake;
+use sovits_plugin_mpd::{forward_real_fake, unzip_outputs};
 
 pub use config::Config;
 pub use resolution::DiscriminatorR;
@@ -47,14 +47,7 @@ impl Mrd {
     /// # Shapes
     /// `y` `[B, S]` -> per resolution: logits `[B, N_i]`, feature maps `[B, F_i, T_ij, C]`.
     pub fn forward_one(&mut self, y: &Array) -> Result<(Vec<Array>, Vec<Vec<Array>>)> {
-        let mut logits = Vec::with_capacity(self.discriminators.len());
-        let mut fmaps = Vec::with_capacity(self.discriminators.len());
-        for d in &mut self.discriminators {
-            let (l, f) = d.forward(y)?;
-            logits.push(l);
-            fmaps.push(f);
-        }
-        Ok((logits, fmaps))
+        unzip_outputs(self.discriminators.iter_mut().map(|d| d.forward(y)))
     }
 }
 

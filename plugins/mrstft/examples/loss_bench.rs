@@ -5,35 +5,15 @@
 //!
 //! `cargo run --release -p sovits-plugin-mrstft --example loss_bench [reps]`
 
-use std::time::Instant;
-
 use mlx_rs::transforms::value_and_grad;
 use mlx_rs::{Array, random};
 use sovits_core::SpectralFrontend;
 use sovits_plugin_mrstft::Config as MrstftConfig;
 use sovits_plugin_stft_mel::{Config as MelConfig, DftMethod};
-
-/// Median milliseconds of `reps` runs after two warm-ups.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Array) -> f64 {
-    for _ in 0..2 {
-        f().eval().unwrap();
-    }
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let s = Instant::now();
-            f().eval().unwrap();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[reps / 2]
-}
+use sovits_test_support::{median_ms, reps_arg};
 
 fn main() {
-    let reps = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(7);
+    let reps = reps_arg(7);
     let y = random::uniform::<_, f32>(-0.5, 0.5, &[4, 20480], None).unwrap();
     let y_hat = random::uniform::<_, f32>(-0.5, 0.5, &[4, 20480], None).unwrap();
     println!("device {:?}", mlx_rs::Device::default());

@@ -12,20 +12,11 @@ use sovits_core::registry::build_loss;
 use sovits_core::spec::ComponentSpec;
 use sovits_plugin_mrstft::{Config, Mrstft, Resolution, resolution_terms};
 use sovits_plugin_stft_mel::{DftMethod, Stft};
+use sovits_test_support::lcg_signal;
 
 /// Deterministic test signal: two tones plus a small LCG noise.
 fn signal(n: usize, f1: f64, f2: f64, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|i| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.1;
-            let t = i as f64;
-            (0.4 * (0.05 * f1 * t).sin() + 0.2 * (0.05 * f2 * t).cos() + noise) as f32
-        })
-        .collect()
+    lcg_signal(n, seed, 0.1, |t| 0.4 * (0.05 * f1 * t).sin() + 0.2 * (0.05 * f2 * t).cos())
 }
 
 /// |STFT| per frame, naive f64 loops: `[frames][n_fft/2+1]` for one item.

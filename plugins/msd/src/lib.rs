@@ -18,7 +18,7 @@ use sovits_core::nn::conv::{ConvOpts, conv1d};
 use sovits_core::registry::{Factory, Kind, Registration};
 use sovits_core::spec::ComponentSpec;
 use sovits_core::{Discriminator, DiscriminatorOutput, Result};
-use sovits_plugin_mpd::forward_real_fake;
+use sovits_plugin_mpd::{forward_real_fake, unzip_outputs};
 use sovits_plugin_mpd::scale::{DiscriminatorS, HIFIGAN_LAYERS};
 
 pub use config::Config;
@@ -58,17 +58,12 @@ impl Msd {
     pub fn forward_one(&mut self, y: &Array) -> Result<(Vec<Array>, Vec<Vec<Array>>)> {
         let (b, s) = (y.shape()[0], y.shape()[1]);
         let mut x = y.reshape(&[b, s, 1])?;
-        let mut logits = Vec::with_capacity(self.discriminators.len());
-        let mut fmaps = Vec::with_capacity(self.discriminators.len());
-        for (i, d) in self.discriminators.iter_mut().enumerate() {
+        unzip_outputs(self.discriminators.iter_mut().enumerate().map(|(i, d)| {
             if i > 0 {
                 x = mean_pool(&x)?;
             }
-            let (l, f) = d.forward(&x)?;
-            logits.push(l);
-            fmaps.push(f);
-        }
-        Ok((logits, fmaps))
+            d.forward(&x)
+        }))
     }
 }
 

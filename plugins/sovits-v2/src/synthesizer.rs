@@ -233,6 +233,25 @@ impl Generator for SynthesizerTrn {
         Ok(o.reshape(&[b, s])?)
     }
 
+    /// Posterior sample of the spectrogram, mapped through the flow and back
+    /// (the round trip is exact up to float rounding, so the path also checks
+    /// the flow's invertibility), then decoded; the style comes from the same
+    /// spectrogram. Noise: `enc_q.noise` from `noise`.
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, noise: &mut dyn NoiseSource) -> Result<Array> {
+        expect_channels(spec, self.config.spec_channels, "spectrogram to reconstruct")?;
+        let (b, t) = (spec.shape()[0], spec.shape()[1]);
+        shape_check("spec_lengths", spec_lengths, &[b])?;
+        let mut ctx = Ctx::new(noise, false);
+        let y_mask = sequence_mask(spec_lengths, t)?;
+        let ge = self.style(spec, &y_mask, &mut ctx)?;
+        let post = self.enc_q.forward(spec, spec_lengths, Some(&ge), &mut *ctx.noise)?;
+        let z_p = self.flow.forward(&post.z, &post.mask, Some(&ge), false)?;
+        let z = self.flow.forward(&z_p, &post.mask, Some(&ge), true)?;
+        let o = self.dec.forward(&mul(&z, &post.mask)?, Some(&ge))?;
+        let s = o.shape()[1];
+        Ok(o.reshape(&[b, s])?)
+    }
+
     fn parameter_groups(&self) -> Vec<ParamGroup> {
         vec![ParamGroup {
             name: "text".into(),
@@ -244,6 +263,11 @@ impl Generator for SynthesizerTrn {
         // With freeze_quantizer (the only supported mode) ssl_proj gets no
         // gradient in the reference; the codebook tensors are buffers.
         vec!["ssl_proj.".into(), "quantizer.".into()]
+    }
+
+    fn buffer_prefixes(&self) -> Vec<String> {
+        // inited / cluster_size / embed / embed_avg of the residual VQ
+        vec!["quantizer.".into()]
     }
 
     fn set_training(&mut self, training: bool) {

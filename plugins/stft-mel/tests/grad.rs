@@ -8,24 +8,11 @@ use mlx_rs::Array;
 use mlx_rs::transforms::value_and_grad;
 use sovits_core::SpectralFrontend;
 use sovits_plugin_stft_mel::{Config, DftMethod};
+use sovits_test_support::{central_differences, gradient_error, lcg_signal, values as host};
 
 /// Deterministic test signal: a tone plus an LCG noise, amplitude ~0.5.
 fn signal(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|i| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.2;
-            (0.5 * (0.3 * i as f64).sin() + noise) as f32
-        })
-        .collect()
-}
-
-fn host(a: &Array) -> Vec<f32> {
-    a.eval().unwrap();
-    a.as_slice::<f32>().to_vec()
+    lcg_signal(n, seed, 0.2, |t| 0.5 * (0.3 * t).sin())
 }
 
 #[test]
@@ -62,23 +49,8 @@ fn mel_gradient_matches_central_differences() {
         // f32: h = 3e-3 on samples ~0.5 balances curvature against rounding of the O(10)
         // sum (ulp ~1e-6 / 2h ~ 2e-4 per component); measured 4.3e-4 norm-wise, bound 2e-3.
         let h = 3e-3f32;
-        let mut probe = x.clone();
-        let mut numeric = Vec::with_capacity(x.len());
-        for i in 0..x.len() {
-            probe[i] = x[i] + h;
-            let plus = host(&loss(&Array::from_slice(&probe, &shape)))[0];
-            probe[i] = x[i] - h;
-            let minus = host(&loss(&Array::from_slice(&probe, &shape)))[0];
-            probe[i] = x[i];
-            numeric.push((plus - minus) / (2.0 * h));
-        }
-        let err: f32 = analytic
-            .iter()
-            .zip(&numeric)
-            .map(|(a, n)| (a - n) * (a - n))
-            .sum::<f32>()
-            .sqrt();
-        let norm: f32 = numeric.iter().map(|n| n * n).sum::<f32>().sqrt();
+        let numeric = central_differences(&x, h, |v| host(&loss(&Array::from_slice(v, &shape)))[0]);
+        let (err, norm) = gradient_error(&analytic, &numeric);
         println!(
             "{method:?}: gradient norm {norm:e}, norm-wise relative error {:e}",
             err / norm

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use mlx_rs::Array;
+pub use sovits_test_support::values;
+use sovits_test_support::read_npy;
 
 /// Committed copy of `shared/fixtures/gpt-sovits-v2-mpd/` (see its PROVENANCE.md).
 pub const MPD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/mpd");
@@ -11,18 +13,7 @@ pub const KEYS_D: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golde
 
 /// Reads an f32 `.npy` from the mpd fixture directory as an MLX array of its shape.
 pub fn npy(name: &str) -> Array {
-    let path = format!("{MPD_DIR}/{name}.npy");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let shape: Vec<i32> = npy.shape().iter().map(|&d| d as i32).collect();
-    let data: Vec<f32> = npy.into_vec().unwrap_or_else(|e| panic!("{path}: {e}"));
-    Array::from_slice(&data, &shape)
-}
-
-/// Values of an array as f32 (row-major, made contiguous first).
-pub fn values(a: &Array) -> Vec<f32> {
-    let a = a.contiguous().expect("contiguous");
-    a.as_slice::<f32>().to_vec()
+    read_npy(&format!("{MPD_DIR}/{name}.npy"))
 }
 
 /// Max |got - want| divided by max |want| (scale-relative error); shapes must match.

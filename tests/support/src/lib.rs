@@ -1,22 +1,29 @@
-//! Test support shared by this crate's tests: golden `.npy` loading and a
-//! `LossContext` whose unused fields are placeholders.
-#![allow(dead_code)]
+//! Test support shared by the plugin crates' tests: golden `.npy` loading, host
+//! read-back and comparisons, a `LossContext` whose unused fields are
+//! placeholders, deterministic test signals and central finite differences.
+//!
+//! Everything here panics on failure (it is only used from tests).
+#![deny(missing_docs)]
 
 use mlx_rs::Array;
 use sovits_core::components::{DiscriminatorOutput, LossContext, SpectralFrontend};
 use sovits_core::{Batch, Result, VITSTrainOutput};
 
 /// Directory of the copied loss fixtures (see its PROVENANCE.md).
-pub const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/losses");
+pub const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../golden/losses");
 
-/// Loads `<GOLDEN>/<name>.npy` (f32) as an array of the file's shape.
-pub fn golden(name: &str) -> Array {
-    let path = format!("{GOLDEN}/{name}.npy");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+/// Reads an f32 `.npy` file as an array of the file's shape; panics naming the path.
+pub fn read_npy(path: &str) -> Array {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).unwrap_or_else(|e| panic!("{path}: {e}"));
     let shape: Vec<i32> = npy.shape().iter().map(|&d| d as i32).collect();
     let data: Vec<f32> = npy.into_vec().unwrap_or_else(|e| panic!("{path}: {e}"));
     Array::from_slice(&data, &shape)
+}
+
+/// Loads `<GOLDEN>/<name>.npy` (f32) as an array of the file's shape.
+pub fn golden(name: &str) -> Array {
+    read_npy(&format!("{GOLDEN}/{name}.npy"))
 }
 
 /// Evaluated f32 values of `a` in row-major order (views are made contiguous).
@@ -127,4 +134,70 @@ impl Fixture {
             segment_frames: 32,
         }
     }
+}
+
+/// Deterministic test signal of `n` samples: `tone(i)` plus a uniform LCG noise in
+/// `[-noise / 2, noise / 2)` seeded by `seed`, computed in f64 and rounded to f32.
+pub fn lcg_signal(n: usize, seed: u64, noise: f64, tone: impl Fn(f64) -> f64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * noise;
+            (tone(i as f64) + noise) as f32
+        })
+        .collect()
+}
+
+/// Central differences `(f(x + h e_i) - f(x - h e_i)) / 2h` for every component `i` of `x`.
+pub fn central_differences(x: &[f32], h: f32, mut f: impl FnMut(&[f32]) -> f32) -> Vec<f32> {
+    let mut probe = x.to_vec();
+    let mut numeric = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        probe[i] = x[i] + h;
+        let plus = f(&probe);
+        probe[i] = x[i] - h;
+        let minus = f(&probe);
+        probe[i] = x[i];
+        numeric.push((plus - minus) / (2.0 * h));
+    }
+    numeric
+}
+
+/// `(||analytic - numeric||_2, ||numeric||_2)` in f32, for a norm-wise relative
+/// gradient error `err / norm`.
+pub fn gradient_error(analytic: &[f32], numeric: &[f32]) -> (f32, f32) {
+    let err: f32 = analytic
+        .iter()
+        .zip(numeric)
+        .map(|(a, n)| (a - n) * (a - n))
+        .sum::<f32>()
+        .sqrt();
+    let norm: f32 = numeric.iter().map(|n| n * n).sum::<f32>().sqrt();
+    (err, norm)
+}
+
+/// Median milliseconds of `reps` evaluations of `f` after two warm-ups (for the
+/// examples that time kernels).
+pub fn median_ms(reps: usize, mut f: impl FnMut() -> Array) -> f64 {
+    for _ in 0..2 {
+        f().eval().expect("eval");
+    }
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = std::time::Instant::now();
+            f().eval().expect("eval");
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[reps / 2]
+}
+
+/// Repetition count from the first command-line argument, `default` when it is
+/// absent or not a number.
+pub fn reps_arg(default: usize) -> usize {
+    std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
