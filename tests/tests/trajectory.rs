@@ -165,7 +165,7 @@ fn build_spec(traj: &Value, groups: &Groups) -> Spec {
     let mut opt_g = adam(&g0["lr"], g0);
     opt_g["groups"] = Value::Array(groups.spec_groups.clone());
     let sets = [
-        format!("discriminators=[{{\"name\":\"mpd\",\"params\":{{\"periods\":[2,3,5,7,11],\"use_spectral_norm\":false}}}}]"),
+        r#"discriminators=[{"name":"mpd","params":{"periods":[2,3,5,7,11],"use_spectral_norm":false}}]"#.to_string(),
         format!("losses={losses}"),
         format!("optimizer_g={opt_g}"),
         format!("optimizer_d={}", adam(&d["lr"], d)),
@@ -620,6 +620,6 @@ fn slice_frames(mel: &Array, ids: &Array, frames: usize) -> Array {
     let c = mel.shape()[2];
     let offsets = Array::from_iter(0..frames as i32, &[1, frames as i32, 1]);
     let starts = ids.as_dtype(mlx_rs::Dtype::Int32).expect("ids").reshape(&[b, 1, 1]).expect("reshape");
-    let idx = mlx_rs::ops::broadcast_to(&mlx_rs::ops::add(&starts, &offsets).expect("add"), &[b, frames as i32, c]).expect("broadcast");
+    let idx = mlx_rs::ops::broadcast_to(mlx_rs::ops::add(&starts, &offsets).expect("add"), &[b, frames as i32, c]).expect("broadcast");
     mel.take_along_axis(&idx, 1).expect("take")
 }

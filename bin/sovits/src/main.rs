@@ -7,6 +7,7 @@ mod data_cmd;
 mod eval_cmd;
 mod infer;
 mod interop_cmd;
+mod launch;
 mod plugins;
 mod smoke;
 mod sweep;

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sovits_core::Spec;
 use sovits_core::train::StepReport;
-use sovits_core::train::run::{Observer, RunOptions, run_with};
+use sovits_core::train::run::{Observer, RunOptions, run_ranked};
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +29,12 @@ pub struct TrainArgs {
     /// Stop after N steps in total.
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Data-parallel training: an MLX launcher host file (one rank per host entry).
+    #[arg(long)]
+    pub distributed: Option<PathBuf>,
+    /// First TCP port of the ring (rank i listens on port + i).
+    #[arg(long, default_value_t = 5520)]
+    pub port: u16,
 }
 
 struct Progress {
@@ -57,6 +63,13 @@ impl Observer for Progress {
 
 /// Runs `train`.
 pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
+    if let Some(hostfile) = &args.distributed {
+        if std::env::var_os("MLX_RANK").is_none() {
+            return crate::launch::launch(hostfile, &args.out, args.port);
+        }
+    }
+    let group = crate::launch::rank_group()?;
+    let root = group.as_ref().is_none_or(|g| g.is_root());
     let data = args
         .data
         .clone()
@@ -72,7 +85,7 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
         eprintln!("interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)");
     })
     .context("installing the Ctrl-C handler")?;
-    let bar = ProgressBar::new(0);
+    let bar = if root { ProgressBar::new(0) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -89,7 +102,11 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
     let mut progress = Progress { bar };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
-    let summary = run_with(spec, &opts, &stop, &mut progress, Some(&mut evaluator)).context("training")?;
+    let summary =
+        run_ranked(spec, &opts, &stop, &mut progress, Some(&mut evaluator), group).context("training")?;
+    if !root {
+        return Ok(());
+    }
     progress.bar.finish();
     let resources = serde_json::json!({ "peak_rss_bytes": crate::sweep::peak_rss_bytes() });
     std::fs::write(args.out.join("resources.json"), resources.to_string())

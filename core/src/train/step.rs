@@ -257,7 +257,9 @@ impl Trainer {
                 (Err(e), None) => return Err(e.into()),
             }
         };
+        // contiguous first: MLX 0.32.2 CPU mis-combines column-major views (nn::grad)
         let g_grads: ParamMap = g_keys.iter().cloned().zip(g_grads).collect();
+        let g_grads = crate::nn::grad::contiguous_map(&g_grads)?;
         let g_grads = match &self.grad_reduce { Some(f) => f(g_grads)?, None => g_grads };
         let g_norm = params::global_norm(&g_grads)?;
         mlx_rs::transforms::eval(g_values.iter().chain(std::iter::once(&g_norm)))?;
@@ -338,6 +340,7 @@ impl Trainer {
             }
         };
         let d_grads: ParamMap = d_keys.iter().cloned().zip(d_grads).collect();
+        let d_grads = crate::nn::grad::contiguous_map(&d_grads)?;
         let d_grads = match &self.grad_reduce { Some(f) => f(d_grads)?, None => d_grads };
         let d_norm = params::global_norm(&d_grads)?;
         mlx_rs::transforms::eval(d_values.iter().chain(std::iter::once(&d_norm)))?;
