@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod conv_paths;
+pub mod custom_vjp;
 pub mod grad;
 pub mod init;
 pub mod layers;

@@ -74,10 +74,11 @@ pub fn latest(run: &Path) -> Option<PathBuf> {
 }
 
 /// Generator parameters to save: the model's tensors with the trainable
-/// ones replaced by their f32 masters.
+/// ones replaced by their f32 masters and the frozen ones by their f32
+/// copies (bf16 runs).
 fn generator_tensors(t: &Trainer) -> ParamMap {
     let mut all = params::collect(&*t.gan.generator, "");
-    all.extend(t.g_master.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all.extend(t.g_master.iter().chain(&t.g_frozen).map(|(k, v)| (k.clone(), v.clone())));
     all
 }
 

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use mlx_rs::error::Exception;
 use mlx_rs::transforms::value_and_grad_with_argnums;
-use mlx_rs::{Array, ops};
+use mlx_rs::{Array, Dtype, ops};
 
 use crate::batch::{Batch, VITSTrainOutput};
 use crate::components::{DiscriminatorOutput, LossContext, Optimizer, ParamMap, Side};
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::gan::{Gan, assign_groups};
 use crate::nn::noise::{NoiseSource, SeededNoise};
 use crate::registry;
-use crate::spec::Spec;
+use crate::spec::{Precision, Spec};
 use crate::train::audio_slice::slice_audio;
 use crate::train::noise_replay::RecordingNoise;
 use crate::train::phase_clock::PhaseClock;
@@ -71,6 +71,11 @@ pub struct Trainer {
     pub g_master: ParamMap,
     /// f32 master copies of the trainable discriminator parameters (prefixed keys).
     pub d_master: ParamMap,
+    /// f32 copies of the generator's floating parameters that have no master
+    /// (frozen groups such as the quantizer codebook), kept while the model
+    /// holds them in a lower compute precision so checkpoints stay exact.
+    /// Empty under f32.
+    pub g_frozen: ParamMap,
     /// Source of every random draw in training.
     pub noise: SeededNoise,
     /// Steps taken.
@@ -127,6 +132,7 @@ impl Trainer {
         let ctx_d = assign_groups(d_all.keys(), &[], &[], &spec.optimizer_d, "optimizer_d")?;
         let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
         let opt_d = registry::build_optimizer(&spec.optimizer_d.component("optimizer_d"), "optimizer_d", &ctx_d)?;
+        check_precision(&spec, &*opt_g, &*opt_d)?;
         let owned = |ctx: &crate::components::OptimizerContext, all: &ParamMap| -> Result<ParamMap> {
             ctx.groups
                 .iter()
@@ -137,7 +143,7 @@ impl Trainer {
         let g_master = owned(&ctx_g, &g_all)?;
         let d_master = owned(&ctx_d, &d_all)?;
         let noise = SeededNoise::new(spec.trainer.seed)?;
-        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, noise, step: 0, epoch: 0, nonfinite_in_row: 0, profile: false, grad_reduce: None };
+        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, g_frozen: ParamMap::new(), noise, step: 0, epoch: 0, nonfinite_in_row: 0, profile: false, grad_reduce: None };
         t.push_params()?;
         Ok(t)
     }
@@ -165,10 +171,25 @@ impl Trainer {
         self.push_params()
     }
 
-    /// Writes the optimizers' compute-precision copies of the masters into the models.
+    /// Writes the optimizers' compute-precision copies of the masters into the
+    /// models. Under bf16, generator parameters without a master that the
+    /// model holds in f32 (fresh, or just loaded) are kept in
+    /// [`Trainer::g_frozen`] and cast to bf16 in the model, so the whole
+    /// generator computes in bf16.
     pub fn push_params(&mut self) -> Result<()> {
         let g = self.opt_g.compute_params(&self.g_master)?;
         params::assign(&mut *self.gan.generator, "", &g);
+        let dtype = compute_dtype(self.spec.trainer.precision);
+        if dtype != Dtype::Float32 {
+            let mut cast = ParamMap::new();
+            for (k, v) in params::collect(&*self.gan.generator, "") {
+                if v.dtype() == Dtype::Float32 && !self.g_master.contains_key(&k) {
+                    cast.insert(k.clone(), v.as_dtype(dtype)?);
+                    self.g_frozen.insert(k, v);
+                }
+            }
+            params::assign(&mut *self.gan.generator, "", &cast);
+        }
         let d = self.opt_d.compute_params(&self.d_master)?;
         for (i, (_, disc)) in self.gan.discriminators.iter_mut().enumerate() {
             let prefix = crate::gan::discriminator_prefix(&self.spec.discriminators.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), i);
@@ -205,19 +226,25 @@ impl Trainer {
         let clip = self.spec.trainer.grad_clip;
         let mut report = StepReport { epoch: self.epoch, learning_rate: lr, ..StepReport::default() };
         let mut clock = PhaseClock::new(self.profile);
+        // the networks see `compute` (floating inputs in the compute
+        // precision) and the discriminators `y_d`; the losses see the f32
+        // `batch` and `y`, so targets and loss math stay f32
+        let precision = self.spec.trainer.precision;
+        let compute = compute_batch(batch, precision)?;
 
         // 1. generator forward (draws recorded for the generator update)
         self.gan.generator.set_training(true);
         let mut recording = RecordingNoise::new(noise);
-        let first = self.gan.generator.forward_train(batch, &mut recording)?;
+        let first = self.gan.generator.forward_train(&compute, &mut recording)?;
         let y = slice_audio(&batch.audio, &first.ids_slice, hop, segment)?;
+        let y_d = in_precision(&y, precision)?;
         let y_hat_detached = mlx_rs::stop_gradient(&first.y_hat)?;
         report.y_hat = Some(y_hat_detached.clone());
         report.ids_slice = Some(first.ids_slice.clone());
         clock.mark("g_forward", [&y, &first.y_hat, &first.z_p, &first.m_p, &first.logs_p, &first.m_q, &first.logs_q])?;
 
         // 2. discriminator update on the detached fake
-        let d_finite = self.discriminator_update(batch, &y, &y_hat_detached, &first, &mut report, &mut clock)?;
+        let d_finite = self.discriminator_update(batch, (&y, &y_d), &y_hat_detached, &first, &mut report, &mut clock)?;
 
         // 3. generator update through the updated discriminators
         let g_keys: Vec<String> = self.g_master.keys().cloned().collect();
@@ -237,8 +264,8 @@ impl Trainer {
                     let map: ParamMap = g_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
                     let mut gan = gan.borrow_mut();
                     params::assign(&mut *gan.generator, "", &map);
-                    let out: VITSTrainOutput = gan.generator.forward_train(batch, &mut *replay.borrow_mut())?;
-                    let outs = run_discriminators(&mut gan, &disc_names, None, &y, &out.y_hat)?;
+                    let out: VITSTrainOutput = gan.generator.forward_train(&compute, &mut *replay.borrow_mut())?;
+                    let outs = run_discriminators(&mut gan, &disc_names, None, &y_d, &out.y_hat)?;
                     let ctx = LossContext {
                         batch, y: &y, y_hat: &out.y_hat, generated: &out, disc: &outs,
                         frontend: &*gan.frontend, segment_frames: frames,
@@ -259,7 +286,7 @@ impl Trainer {
         };
         // contiguous first: MLX 0.32.2 CPU mis-combines column-major views (nn::grad)
         let g_grads: ParamMap = g_keys.iter().cloned().zip(g_grads).collect();
-        let g_grads = crate::nn::grad::contiguous_map(&g_grads)?;
+        let g_grads = grads_f32(crate::nn::grad::contiguous_map(&g_grads)?)?;
         let g_grads = match &self.grad_reduce { Some(f) => f(g_grads)?, None => g_grads };
         let g_norm = params::global_norm(&g_grads)?;
         mlx_rs::transforms::eval(g_values.iter().chain(std::iter::once(&g_norm)))?;
@@ -295,12 +322,14 @@ impl Trainer {
 
     /// Discriminator update on the detached fake `y_hat`: gradient of the
     /// weighted discriminator side, clipping, optimizer step and the new
-    /// compute parameters written into the discriminators. Returns whether
-    /// the loss and gradient were finite (the update is skipped otherwise).
+    /// compute parameters written into the discriminators. `(y, y_d)` is the
+    /// real segment in f32 (for the losses) and in the compute precision (for
+    /// the discriminators). Returns whether the loss and gradient were finite
+    /// (the update is skipped otherwise).
     fn discriminator_update(
         &mut self,
         batch: &Batch,
-        y: &Array,
+        (y, y_d): (&Array, &Array),
         y_hat: &Array,
         generated: &VITSTrainOutput,
         report: &mut StepReport,
@@ -320,7 +349,7 @@ impl Trainer {
             let closure = |inputs: &[Array]| -> std::result::Result<Vec<Array>, Exception> {
                 let mut run = || -> Result<Vec<Array>> {
                     let map: ParamMap = d_keys.iter().cloned().zip(inputs.iter().cloned()).collect();
-                    let outs = run_discriminators(gan, &disc_names, Some(&map), y, y_hat)?;
+                    let outs = run_discriminators(gan, &disc_names, Some(&map), y_d, y_hat)?;
                     let ctx = LossContext {
                         batch, y, y_hat, generated, disc: &outs,
                         frontend: &*gan.frontend, segment_frames: frames,
@@ -340,7 +369,7 @@ impl Trainer {
             }
         };
         let d_grads: ParamMap = d_keys.iter().cloned().zip(d_grads).collect();
-        let d_grads = crate::nn::grad::contiguous_map(&d_grads)?;
+        let d_grads = grads_f32(crate::nn::grad::contiguous_map(&d_grads)?)?;
         let d_grads = match &self.grad_reduce { Some(f) => f(d_grads)?, None => d_grads };
         let d_norm = params::global_norm(&d_grads)?;
         mlx_rs::transforms::eval(d_values.iter().chain(std::iter::once(&d_norm)))?;
@@ -412,15 +441,77 @@ fn weighted_side(gan: &Gan, side: Side, ctx: &LossContext<'_>, names: &mut Vec<S
             Side::Discriminator => wl.loss.discriminator(ctx)?,
         };
         let Some(t) = value else { continue };
-        total = ops::add(&total, &ops::multiply(&t.value, &Array::from_f32(wl.weight))?)?;
+        // totals in f32 whatever precision a loss returned (a no-op for f32)
+        let value = t.value.as_dtype(Dtype::Float32)?;
+        total = ops::add(&total, &ops::multiply(&value, &Array::from_f32(wl.weight))?)?;
         names.push(format!("{prefix}/{}", wl.name));
-        terms.push(t.value);
+        terms.push(value);
         for (part, v) in t.parts {
             names.push(format!("{prefix}/{}/{part}", wl.name));
-            terms.push(v);
+            terms.push(v.as_dtype(Dtype::Float32)?);
         }
     }
     let mut out = vec![total];
     out.extend(terms);
     Ok(out)
+}
+
+/// The floating dtype networks compute in under `precision`.
+pub fn compute_dtype(precision: Precision) -> Dtype {
+    match precision {
+        Precision::F32 => Dtype::Float32,
+        Precision::Bf16 => Dtype::Bfloat16,
+    }
+}
+
+/// `x` in the compute precision (no copy when it already is).
+fn in_precision(x: &Array, precision: Precision) -> Result<Array> {
+    Ok(x.as_dtype(compute_dtype(precision))?)
+}
+
+/// The batch the networks see: SSL features and the linear spectrogram in
+/// the compute precision; ids, lengths and the audio (which only the losses
+/// read, as the f32 target) unchanged. Borrowed as is under f32.
+pub fn compute_batch(batch: &Batch, precision: Precision) -> Result<std::borrow::Cow<'_, Batch>> {
+    if precision == Precision::F32 {
+        return Ok(std::borrow::Cow::Borrowed(batch));
+    }
+    let mut b = batch.clone();
+    b.spec = in_precision(&batch.spec, precision)?;
+    b.ssl = batch.ssl.as_ref().map(|s| in_precision(s, precision)).transpose()?;
+    Ok(std::borrow::Cow::Owned(b))
+}
+
+/// Gradients in f32, the dtype of the masters they update (a no-op for f32
+/// gradients; bf16 ones are upcast before the norm, clipping and any
+/// cross-rank averaging).
+fn grads_f32(grads: ParamMap) -> Result<ParamMap> {
+    grads.into_iter().map(|(k, g)| Ok((k, g.as_dtype(Dtype::Float32)?))).collect()
+}
+
+/// Refuses optimizers whose compute copies disagree with
+/// `trainer.precision`: bf16 needs bf16 copies of f32 masters (`adamw-bf16`),
+/// f32 needs f32 copies (`adamw`). Probed on a one-element f32 parameter, so
+/// any optimizer plugin that follows the contract is accepted.
+fn check_precision(spec: &Spec, opt_g: &dyn Optimizer, opt_d: &dyn Optimizer) -> Result<()> {
+    let want = compute_dtype(spec.trainer.precision);
+    let probe: ParamMap = [("precision_probe".to_string(), Array::from_slice(&[0.0f32], &[1]))].into_iter().collect();
+    for (field, opt, name) in [("optimizer_g", opt_g, &spec.optimizer_g.name), ("optimizer_d", opt_d, &spec.optimizer_d.name)] {
+        let got = opt.compute_params(&probe)?.get("precision_probe").map(|a| a.dtype());
+        if got != Some(want) {
+            let hint = match spec.trainer.precision {
+                Precision::Bf16 => "use an optimizer with f32 masters and bf16 compute copies (`adamw-bf16`)",
+                Precision::F32 => "set trainer.precision to \"bf16\" or use an f32 optimizer (`adamw`)",
+            };
+            return Err(Error::SpecValue {
+                field: "trainer.precision".into(),
+                message: format!(
+                    "is \"{}\" but {field}.name `{name}` gives compute parameters in {}; {hint}",
+                    match spec.trainer.precision { Precision::F32 => "f32", Precision::Bf16 => "bf16" },
+                    got.map_or("nothing".to_string(), |d| format!("{d:?}")),
+                ),
+            });
+        }
+    }
+    Ok(())
 }

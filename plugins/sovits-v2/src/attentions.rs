@@ -95,7 +95,8 @@ impl MultiHeadAttention {
         let (b, tq, ch) = (q.shape()[0], q.shape()[1], q.shape()[2]);
         let tk = k.shape()[1];
         let d = ch / self.n_heads;
-        let q = ops::multiply(&self.heads(q)?, Array::from_f32(1.0 / (d as f32).sqrt()))?;
+        // constants in q's dtype, so bf16 stays bf16 (no-op for f32)
+        let q = ops::multiply(&self.heads(q)?, Array::from_f32(1.0 / (d as f32).sqrt()).as_dtype(q.dtype())?)?;
         let k = self.heads(k)?;
         let v = self.heads(v)?;
         let mut scores = ops::matmul(&q, &k.transpose_axes(&[0, 1, 3, 2])?)?;
@@ -110,7 +111,7 @@ impl MultiHeadAttention {
         }
         if let Some(m) = mask {
             let keep = ops::gt(m, Array::from_f32(0.0))?;
-            scores = ops::select(&keep, &scores, Array::from_f32(-1e4))?;
+            scores = ops::select(&keep, &scores, Array::from_f32(-1e4).as_dtype(scores.dtype())?)?;
         }
         let p = ops::softmax_axis(&scores, -1, None)?;
         let p = ctx.dropout(&p, self.p_dropout, what)?;
@@ -205,7 +206,7 @@ impl Ffn {
     /// `x` `[B, T, C]`, `mask` `[B, T, 1]` -> `[B, T, C]`.
     pub fn forward(&self, x: &Array, mask: &Array, ctx: &mut Ctx<'_>, what: &str) -> Result<Array> {
         let h = self.conv_1.forward(&self.same_pad(&mul(x, mask)?)?)?;
-        let h = ops::maximum(&h, Array::from_f32(0.0))?;
+        let h = ops::maximum(&h, Array::from_f32(0.0).as_dtype(h.dtype())?)?;
         let h = ctx.dropout(&h, self.p_dropout, what)?;
         let h = self.conv_2.forward(&self.same_pad(&mul(&h, mask)?)?)?;
         mul(&h, mask)

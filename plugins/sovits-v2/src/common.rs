@@ -34,8 +34,9 @@ impl<'a> Ctx<'a> {
             return Ok(x.clone());
         }
         let u = self.noise.uniform(&format!("dropout.{what}"), x.shape())?;
-        let keep = ops::ge(&u, Array::from_f32(p))?.as_dtype(Dtype::Float32)?;
-        Ok(ops::multiply(x, &ops::multiply(&keep, Array::from_f32(1.0 / (1.0 - p)))?)?)
+        // mask and scale in x's dtype, so bf16 activations stay bf16
+        let keep = ops::ge(&u, Array::from_f32(p))?.as_dtype(x.dtype())?;
+        Ok(ops::multiply(x, &ops::multiply(&keep, Array::from_f32(1.0 / (1.0 - p)).as_dtype(x.dtype())?)?)?)
     }
 }
 
@@ -54,9 +55,10 @@ pub fn sequence_mask(lengths: &Array, t: i32) -> Result<Array> {
     Ok(m.reshape(&[b, t, 1])?)
 }
 
-/// `x * m`.
+/// `x * m`, with `m` (typically an f32 [`sequence_mask`]) cast to `x`'s
+/// dtype so bf16 activations stay bf16 (a no-op when both are f32).
 pub fn mul(x: &Array, m: &Array) -> Result<Array> {
-    Ok(ops::multiply(x, m)?)
+    Ok(ops::multiply(x, &m.as_dtype(x.dtype())?)?)
 }
 
 /// `x + y` (broadcasting).
@@ -66,12 +68,12 @@ pub fn add(x: &Array, y: &Array) -> Result<Array> {
 
 /// `max(x, slope * x)`, PyTorch `F.leaky_relu` for `slope < 1`.
 pub fn leaky_relu(x: &Array, slope: f32) -> Result<Array> {
-    Ok(ops::maximum(x, &ops::multiply(x, Array::from_f32(slope))?)?)
+    Ok(ops::maximum(x, &ops::multiply(x, Array::from_f32(slope).as_dtype(x.dtype())?)?)?)
 }
 
 /// `x * tanh(softplus(x))` (`modules.Mish`).
 pub fn mish(x: &Array) -> Result<Array> {
-    let sp = ops::logaddexp(x, Array::from_f32(0.0))?;
+    let sp = ops::logaddexp(x, Array::from_f32(0.0).as_dtype(x.dtype())?)?;
     Ok(ops::multiply(x, &ops::tanh(&sp)?)?)
 }
 

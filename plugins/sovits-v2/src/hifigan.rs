@@ -146,7 +146,7 @@ impl HifiGan {
                 });
             }
             if let Some(s) = xs {
-                x = ops::divide(&s, Array::from_f32(self.num_kernels as f32))?;
+                x = ops::divide(&s, Array::from_f32(self.num_kernels as f32).as_dtype(s.dtype())?)?;
             }
         }
         let x = self.conv_post.forward(&leaky_relu(&x, 0.01)?)?;

@@ -66,7 +66,8 @@ impl PosteriorEncoder {
         let h = self.enc.forward(&h, &mask, g.as_ref())?;
         let stats = mul(&self.proj.forward(&h)?, &mask)?;
         let (m, logs) = split_last(&stats, self.out_channels)?;
-        let eps = noise.normal("enc_q.noise", m.shape())?;
+        // drawn in f32 (the recorded stream), used in m's compute dtype
+        let eps = noise.normal("enc_q.noise", m.shape())?.as_dtype(m.dtype())?;
         let z = mul(&ops::add(&m, &ops::multiply(&eps, &ops::exp(&logs)?)?)?, &mask)?;
         Ok(PosteriorOutput { z, m, logs, mask })
     }

@@ -5,7 +5,7 @@
 //! `ScaledDotProductAttention`), from Meta-StyleSpeech.
 
 use mlx_rs::macros::ModuleParameters;
-use mlx_rs::{Array, Dtype, ops};
+use mlx_rs::{Array, ops};
 use sovits_core::Result;
 use sovits_core::nn::{Conv1d, ConvOpts, Linear};
 
@@ -134,9 +134,10 @@ impl MelStyleEncoder {
         h = self.slf_attn.forward(&h, mask, p, ctx)?;
         let h = self.fc.fc.forward(&h)?;
         // temporal_avg_pool: padded frames zeroed, divided by the length, summed.
-        let len = mask.sum_axis(1, true)?; // [B, 1, 1]
+        let len = mask.sum_axis(1, true)?.as_dtype(h.dtype())?; // [B, 1, 1]
         let pooled = ops::divide(&mul(&h, mask)?, &len)?.sum_axis(1, true)?;
-        Ok(pooled.as_dtype(Dtype::Float32)?)
+        // the input's (compute) dtype
+        Ok(pooled.as_dtype(x.dtype())?)
     }
 }
 
@@ -154,9 +155,11 @@ impl StyleAttention {
         let k = split(self.w_ks.forward(x)?)?;
         let v = split(self.w_vs.forward(x)?)?;
         let scores = ops::matmul(&q, &k.transpose_axes(&[0, 1, 3, 2])?)?;
-        let scores = ops::divide(&scores, Array::from_f32((c as f32).sqrt()))?;
+        // constants in the scores' dtype, so bf16 stays bf16 (no-op for f32)
+        let dt = scores.dtype();
+        let scores = ops::divide(&scores, Array::from_f32((c as f32).sqrt()).as_dtype(dt)?)?;
         let key_ok = ops::gt(&mask.reshape(&[b, 1, 1, t])?, Array::from_f32(0.0))?;
-        let scores = ops::select(&key_ok, &scores, Array::from_f32(f32::NEG_INFINITY))?;
+        let scores = ops::select(&key_ok, &scores, Array::from_f32(f32::NEG_INFINITY).as_dtype(dt)?)?;
         let attn = ops::softmax_axis(&scores, -1, None)?;
         let attn = ctx.dropout(&attn, p, "ref_enc.slf_attn.attention")?;
         let out = ops::matmul(&attn, &v)?.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;

@@ -220,7 +220,8 @@ impl SpectralFrontend for StftMel {
                 found: format!("{shape:?}"),
             });
         }
-        let mel = ops::matmul(spec, &self.mel_basis_t)?;
+        // mel math in f32 whatever the compute precision (no-op for f32)
+        let mel = ops::matmul(&spec.as_dtype(mlx_rs::Dtype::Float32)?, &self.mel_basis_t)?;
         Ok(ops::maximum(&mel, Array::from_f32(LOG_CLAMP))?.log()?)
     }
 }

@@ -101,10 +101,11 @@ impl Stft {
     /// Power spectrum `re^2 + im^2` of each frame.
     ///
     /// # Shapes
-    /// `audio` `[B, S]` f32 with `S > pad` and `S + 2 pad >= n_fft` ->
+    /// `audio` `[B, S]` of any float dtype (computed in f32) with `S > pad` and `S + 2 pad >= n_fft` ->
     /// `[B, T, n_fft/2 + 1]`, `T = (S + 2 pad - n_fft) / hop + 1`.
     pub fn power(&self, audio: &Array) -> Result<Array> {
-        let frames = self.frames_of(audio)?;
+        // STFT math in f32 whatever the compute precision (no-op for f32)
+        let frames = self.frames_of(&audio.as_dtype(mlx_rs::Dtype::Float32)?)?;
         let n_freq = self.n_freq() as i32;
         match &self.basis {
             Some(basis) => {
