@@ -55,10 +55,17 @@ impl ConvOpts {
     }
 }
 
-/// True when convolutions run on a GPU, where MLX's own ops are fast and the
-/// CPU reformulations are never chosen.
-pub fn on_gpu() -> bool {
-    matches!(Device::default().get_type(), Ok(DeviceType::Gpu))
+/// True when MLX's own conv ops are to be used as they are: on a GPU, where
+/// they are fast and the CPU reformulations are never chosen, or when
+/// `SOVITS_CONV_PATHS=mlx` asks for them (benchmarks compare both ways).
+pub fn use_mlx_ops() -> bool {
+    matches!(Device::default().get_type(), Ok(DeviceType::Gpu)) || mlx_ops_forced()
+}
+
+/// `SOVITS_CONV_PATHS=mlx`: every conv uses MLX's own op (read once).
+fn mlx_ops_forced() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| std::env::var("SOVITS_CONV_PATHS").is_ok_and(|v| v == "mlx"))
 }
 
 fn shape_err(what: &str, expected: String, found: &[i32]) -> Error {
@@ -116,7 +123,7 @@ fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
 /// `[B, (T + 2p - d(K-1) - 1)/stride + 1, Cout]`.
 pub fn conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<Array> {
     check_conv1d(x, w, bias, o)?;
-    let path = if on_gpu() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(x.shape()[2], w.shape()[2], o) };
+    let path = if use_mlx_ops() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(x.shape()[2], w.shape()[2], o) };
     let y = conv_paths::conv1d_along(path, x, w, o)?;
     add_bias(y, bias)
 }
@@ -149,7 +156,7 @@ pub fn conv_transpose1d(x: &Array, w: &Array, bias: Option<&Array>, stride: i32,
     if let Some(b) = bias.filter(|b| b.shape() != [ws[1]]) {
         return Err(shape_err("conv_transpose1d bias", format!("[{}]", ws[1]), b.shape()));
     }
-    let y = if on_gpu() || !conv_paths::use_transpose_matmul(ws[2], stride) {
+    let y = if use_mlx_ops() || !conv_paths::use_transpose_matmul(ws[2], stride) {
         conv_paths::conv_transpose1d_mlx(x, w, stride, padding)?
     } else {
         conv_paths::conv_transpose1d_matmul(x, w, stride, padding)?
@@ -193,7 +200,7 @@ pub fn conv2d(
     if xs[1] + 2 * padding.0 < ws[2] || xs[2] + 2 * padding.1 < ws[3] {
         return Err(shape_err("conv2d input", format!("at least {}x{} padded pixels", ws[2], ws[3]), xs));
     }
-    let y = if !on_gpu() && conv_paths::use_conv2d_fold(ws, stride, padding, groups) {
+    let y = if !use_mlx_ops() && conv_paths::use_conv2d_fold(ws, stride, padding, groups) {
         conv_paths::conv2d_fold_width(x, w, stride.0, padding.0)?
     } else {
         conv_paths::conv2d_mlx(x, w, stride, padding, groups)?
