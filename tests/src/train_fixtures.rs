@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use mlx_rs::Array;
-use sovits_core::SpectralFrontend;
+use sovits_core::{Spec, SpectralFrontend};
 use sovits_core::data::Folder;
 use sovits_core::data::metadata::{ItemMeta, Metadata, Units};
 use sovits_core::data::npy;
@@ -58,4 +58,22 @@ pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn Spe
     let meta = Metadata { version: 1, sampling_rate: SR, hop_length: HOP, units: Units::KmeansStandin, items };
     meta.save(dir).expect("metadata");
     meta
+}
+
+/// The tiny training spec of the trainer tests: `configs/tiny.json` (the
+/// reference fixtures' small generator) with the MPD cut to the scale
+/// discriminator plus period 2, a 4-frame segment, batch 2 and a 10x learning
+/// rate so learning shows within a test's step budget; `extra` overrides last.
+pub fn tiny_spec(extra: &[&str]) -> Spec {
+    let mut sets: Vec<String> = vec![
+        r#"discriminators=[{"name":"mpd","params":{"periods":[2]}}]"#.into(),
+        "trainer.segment_size=2560".into(),
+        "trainer.batch_size=2".into(),
+        "trainer.checkpoint_every=0".into(),
+        "optimizer_g.learning_rate=0.001".into(),
+        "optimizer_d.learning_rate=0.001".into(),
+    ];
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.json");
+    Spec::load(&path, &sets).expect("tiny spec")
 }

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use mlx_rs::Dtype;
-use sovits_core::Spec;
 use sovits_core::batch::Batch;
 use sovits_core::components::ParamMap;
 use sovits_core::registry;
 use sovits_core::train::{StepReport, Trainer, params};
-use sovits_tests::{host, train_fixtures::write_tone_corpus};
+use sovits_tests::host;
+use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
 
 /// Steps of the learning-curve comparison and how many final steps are averaged.
 const STEPS: usize = 100;
@@ -19,21 +19,6 @@ const TAIL: usize = 20;
 
 const BF16: [&str; 3] = ["trainer.precision=bf16", "optimizer_g.name=adamw-bf16", "optimizer_d.name=adamw-bf16"];
 
-/// The tiny spec of `train.rs`: tiny generator, the MPD cut to the scale
-/// discriminator plus period 2, a 4-frame segment, batch 2, 10x learning rate.
-fn tiny_spec(extra: &[&str]) -> Spec {
-    let mut sets: Vec<String> = vec![
-        r#"discriminators=[{"name":"mpd","params":{"periods":[2]}}]"#.into(),
-        "trainer.segment_size=2560".into(),
-        "trainer.batch_size=2".into(),
-        "trainer.checkpoint_every=0".into(),
-        "optimizer_g.learning_rate=0.001".into(),
-        "optimizer_d.learning_rate=0.001".into(),
-    ];
-    sets.extend(extra.iter().map(|s| s.to_string()));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.json");
-    Spec::load(&path, &sets).expect("tiny spec")
-}
 
 /// A two-item tone batch (40 frames each).
 fn tone_batch(dir: &Path) -> Batch {

@@ -12,24 +12,9 @@ use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::registry;
 use sovits_core::train::run::{Observer, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, checkpoint, params};
-use sovits_tests::{host, train_fixtures::write_tone_corpus};
+use sovits_tests::host;
+use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
 
-/// The tiny spec used here: tiny generator, the reference discriminator cut
-/// to the scale discriminator plus period 2, a 4-frame segment, batch 2, a
-/// 10x learning rate so learning shows within the step budget.
-fn tiny_spec(extra: &[&str]) -> Spec {
-    let mut sets: Vec<String> = vec![
-        r#"discriminators=[{"name":"mpd","params":{"periods":[2]}}]"#.into(),
-        "trainer.segment_size=2560".into(),
-        "trainer.batch_size=2".into(),
-        "trainer.checkpoint_every=0".into(),
-        "optimizer_g.learning_rate=0.001".into(),
-        "optimizer_d.learning_rate=0.001".into(),
-    ];
-    sets.extend(extra.iter().map(|s| s.to_string()));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.json");
-    Spec::load(&path, &sets).expect("tiny spec")
-}
 
 fn corpus(dir: &Path, n: usize, frames: usize) -> PathBuf {
     sovits_plugins::link_all();
