@@ -26,4 +26,4 @@ $SOVITS --spec configs/demo.json data check "$DEMO/prepared"
 RUN=${SOVITS_DEMO_RUN:-runs/demo}
 rm -rf "$RUN"
 $SOVITS --spec configs/demo.json train --data "$DEMO/prepared" --out "$RUN"
-echo "[demo] run directory: $RUN (metrics.jsonl, checkpoints/, spec.json)"
+echo "[demo] run directory: $RUN: metrics.jsonl (losses, eval/ metrics), samples/step-N/ (real, reconstructed and inferred wavs + mel PNG), checkpoints/, best/, spec.json"
