@@ -206,3 +206,97 @@ fn gradient_matches_central_differences() {
     assert!(norm > 1.0, "gradient norm {norm}");
     assert!(err / norm <= 5e-3, "relative gradient error {}", err / norm);
 }
+
+/// Host float64 log-mel of one item, from the definition (reflect pad
+/// (n_fft - hop)/2, periodic Hann of `win` centred in n_fft, magnitude
+/// sqrt(re^2 + im^2 + 1e-8), mel basis, log(clamp 1e-5)), `[frames][n_mels]`.
+fn log_mel_f64(x: &[f64], basis: &[f64], n_mels: usize) -> Vec<Vec<f64>> {
+    let (n_fft, win) = (256usize, 200usize);
+    let pad = (n_fft - HOP) / 2;
+    let n = x.len();
+    let mut padded = Vec::with_capacity(n + 2 * pad);
+    padded.extend((1..=pad).rev().map(|i| x[i]));
+    padded.extend_from_slice(x);
+    padded.extend((0..pad).map(|i| x[n - 2 - i]));
+    let left = (n_fft - win) / 2;
+    let window: Vec<f64> = (0..n_fft)
+        .map(|i| if i >= left && i < left + win { 0.5 - 0.5 * (2.0 * std::f64::consts::PI * (i - left) as f64 / win as f64).cos() } else { 0.0 })
+        .collect();
+    let n_freq = n_fft / 2 + 1;
+    let frames = (padded.len() - n_fft) / HOP + 1;
+    (0..frames)
+        .map(|f| {
+            let mag: Vec<f64> = (0..n_freq)
+                .map(|k| {
+                    let (mut re, mut im) = (0.0, 0.0);
+                    for (i, w) in window.iter().enumerate() {
+                        let v = padded[f * HOP + i] * w;
+                        let a = -2.0 * std::f64::consts::PI * (k * i) as f64 / n_fft as f64;
+                        re += v * a.cos();
+                        im += v * a.sin();
+                    }
+                    (re * re + im * im + 1e-8).sqrt()
+                })
+                .collect();
+            (0..n_mels).map(|m| (0..n_freq).map(|k| basis[m * n_freq + k] * mag[k]).sum::<f64>().max(1e-5).ln()).collect()
+        })
+        .collect()
+}
+
+/// The check (norm-wise 1e-3) with a float64 reference: central
+/// differences of a host float64 implementation of the loss (h = 1e-5, where
+/// truncation ~h^2 and f64 rounding ~1e-16/h are both below 1e-9) against
+/// MLX's f32 analytic gradient, whose own rounding is ~1e-6 relative.
+#[test]
+fn gradient_matches_float64_central_differences() {
+    let (fe, real, y_hat, ids) = inputs();
+    let batch = batch(&fe, &real);
+    let shape = [2, (SEG_FRAMES * HOP) as i32];
+    let target: Vec<f64> = host(
+        &sovits_plugin_mel_l1::slice_segments(&fe.spec_to_mel(&batch.spec).unwrap(), &Array::from_slice(&ids, &[2]), SEG_FRAMES)
+            .unwrap(),
+    )
+    .iter()
+    .map(|&v| f64::from(v))
+    .collect();
+    let basis: Vec<f64> = host(&fe.mel_basis().unwrap()).iter().map(|&v| f64::from(v)).collect();
+    let n_mels = 20;
+    let seg = SEG_FRAMES * HOP;
+    let loss64 = |y: &[f64]| -> f64 {
+        let mut total = 0.0;
+        for b in 0..2 {
+            let mel = log_mel_f64(&y[b * seg..(b + 1) * seg], &basis, n_mels);
+            for (f, row) in mel.iter().enumerate() {
+                for (m, v) in row.iter().enumerate() {
+                    total += (target[(b * SEG_FRAMES + f) * n_mels + m] - v).abs();
+                }
+            }
+        }
+        total / (2 * SEG_FRAMES * n_mels) as f64
+    };
+    let y64: Vec<f64> = y_hat.iter().map(|&v| f64::from(v)).collect();
+    // the f64 loss reproduces the plugin's value
+    let ours = f64::from(host(&loss_value(&fe, &batch, &Array::from_slice(&y_hat, &shape), &ids).unwrap())[0]);
+    assert!((ours - loss64(&y64)).abs() <= 1e-4 * ours.abs(), "f64 loss {} vs plugin {ours}", loss64(&y64));
+    let f = |args: &[Array]| vec![loss_value(&fe, &batch, &args[0], &ids).unwrap()];
+    let (_, grads) = value_and_grad(f)(&[Array::from_slice(&y_hat, &shape)]).unwrap();
+    let analytic = host(&grads[0]);
+    let h = 1e-5;
+    let mut err = 0.0f64;
+    let mut norm = 0.0f64;
+    let mut y = y64.clone();
+    for i in 0..y.len() {
+        y[i] = y64[i] + h;
+        let up = loss64(&y);
+        y[i] = y64[i] - h;
+        let down = loss64(&y);
+        y[i] = y64[i];
+        let g = (up - down) / (2.0 * h);
+        err += (g - f64::from(analytic[i])).powi(2);
+        norm += g * g;
+    }
+    let rel = err.sqrt() / norm.sqrt();
+    println!("float64 finite differences: gradient norm {:e}, norm-wise relative error {rel:e}", norm.sqrt());
+    assert!(norm.sqrt() > 1.0, "gradient norm {}", norm.sqrt());
+    assert!(rel <= 1e-3, "relative gradient error {rel}");
+}
