@@ -111,3 +111,58 @@ fn prepared_corpus_loads() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `--units ssl`: provided SSL features are written to `ssl/` and quantized by
+/// the given quantizer into `semantic_ids/` (here a stand-in quantizer that
+/// records its input shape and returns frame indices), and the dataset is
+/// marked as HuBERT units; a missing feature file is named.
+#[test]
+fn prepared_corpus_with_ssl_features_loads() -> anyhow::Result<()> {
+    if std::process::Command::new("espeak-ng").arg("--version").output().is_err() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let audio_dir = tmp.path().join("wav");
+    let ssl_dir = tmp.path().join("ssl_in");
+    std::fs::create_dir_all(&audio_dir)?;
+    std::fs::create_dir_all(&ssl_dir)?;
+    let samples = 32000 * 2;
+    write_wav(&audio_dir.join("b.wav"), 32000, &(0..samples).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect::<Vec<_>>());
+    let frames = samples / 640; // 100; one frame short is within the reference's tolerance
+    let feats: Vec<f32> = (0..768 * (frames - 1)).map(|i| (i % 7) as f32).collect();
+    sovits_core::data::npy::write_f32(&ssl_dir.join("b.npy"), &[768, frames - 1], &feats)?;
+    let transcripts = tmp.path().join("t.txt");
+    std::fs::write(&transcripts, "b|The river bends sharply.\n")?;
+    let out = tmp.path().join("ds");
+    let opts = PrepareOptions {
+        audio_dir,
+        transcripts,
+        out: out.clone(),
+        units: PrepareUnits::Ssl { dir: ssl_dir.clone() },
+        voice: "en-us".into(),
+        speaker: "test".into(),
+        seed: 1,
+    };
+    assert!(run(&opts, &FakeFrontend).is_err(), "ssl units without a quantizer must be refused");
+    let seen = std::cell::RefCell::new(Vec::new());
+    let mut quantize = |x: &mlx_rs::Array| -> sovits_core::Result<mlx_rs::Array> {
+        seen.borrow_mut().push(x.shape().to_vec());
+        let half = x.shape()[1] / 2;
+        Ok(mlx_rs::Array::from_iter(0..half, &[1, half]))
+    };
+    sovits_core::data::prepare::run_with(&opts, &FakeFrontend, Some(&mut quantize))?;
+    assert_eq!(*seen.borrow(), vec![vec![1, frames as i32, 768]], "features padded to the spec frames, channels-last");
+    let ds = Dataset::open(&out, &DataSpec::default(), 8 * 640, false)?;
+    assert_eq!(ds.units(), Units::Hubert);
+    let s = ds.read(0)?;
+    assert_eq!(s.ssl.as_ref().map(Vec::len), Some(768 * frames));
+    // the loader reads ssl when present; the quantizer's codes are on disk
+    let (_, codes) = sovits_core::data::npy::read_i32(&out.join("semantic_ids").join("b.npy"))?;
+    assert_eq!(codes, (0..(frames / 2) as i32).collect::<Vec<_>>());
+
+    std::fs::remove_file(ssl_dir.join("b.npy"))?;
+    let err = sovits_core::data::prepare::run_with(&opts, &FakeFrontend, Some(&mut quantize)).err().expect("missing features");
+    assert!(err.to_string().contains("b.npy"), "{err}");
+    Ok(())
+}

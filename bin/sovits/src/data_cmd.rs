@@ -31,9 +31,18 @@ pub struct PrepareArgs {
     /// Output dataset directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Semantic units: `kmeans` (a stand-in clustering of log-mel frames, NOT HuBERT).
+    /// Semantic units: `ssl` (provided HuBERT features quantized by --ckpt's
+    /// quantizer, the reference pipeline) or `kmeans` (a stand-in clustering of
+    /// log-mel frames, NOT HuBERT).
     #[arg(long)]
     pub units: Option<String>,
+    /// With `--units ssl`: folder of `<stem>.npy` SSL features `[768, T]` at 50 Hz.
+    #[arg(long)]
+    pub ssl: Option<PathBuf>,
+    /// With `--units ssl`: checkpoint directory (G.safetensors) or G safetensors
+    /// file whose `ssl_proj` + quantizer make the codes.
+    #[arg(long)]
+    pub ckpt: Option<PathBuf>,
     /// Number of k-means codes.
     #[arg(long, default_value_t = 256)]
     pub k: usize,
@@ -61,11 +70,9 @@ pub fn run_check(spec: &Spec, cmd: &DataCommand) -> Result<()> {
 pub fn run_prepare(spec: &Spec, args: &PrepareArgs) -> Result<()> {
     let units = match args.units.as_deref() {
         Some("kmeans") => PrepareUnits::Kmeans { k: args.k },
-        Some(other) => bail!("unknown --units `{other}`; known: kmeans"),
-        None => bail!(
-            "semantic ids from SSL features need a checkpoint quantizer: not implemented yet; \
-             pass --units kmeans for the stand-in units"
-        ),
+        Some("ssl") => PrepareUnits::Ssl { dir: args.ssl.clone().context("--units ssl needs --ssl DIR (the SSL feature files)")? },
+        Some(other) => bail!("unknown --units `{other}`; known: ssl, kmeans"),
+        None => bail!("pass --units ssl --ssl DIR --ckpt CKPT (HuBERT features) or --units kmeans (stand-in units)"),
     };
     let frontend = registry::build_frontend(&spec.frontend, &spec.frontend.at, &spec.build_context())?;
     let opts = PrepareOptions {
@@ -77,7 +84,23 @@ pub fn run_prepare(spec: &Spec, args: &PrepareArgs) -> Result<()> {
         speaker: args.speaker.clone(),
         seed: spec.trainer.seed,
     };
-    let summary = prepare::run(&opts, &*frontend).context("preparing the dataset")?;
+    let summary = match &opts.units {
+        PrepareUnits::Ssl { .. } => {
+            let ckpt = args.ckpt.as_ref().context("--units ssl needs --ckpt (a checkpoint with the quantizer)")?;
+            let file = if ckpt.is_dir() { ckpt.join("G.safetensors") } else { ckpt.clone() };
+            let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
+            let weights = sovits_core::nn::torch_layout::read_safetensors(&file)?;
+            // inference exports lack enc_q, which the quantizer does not need
+            let report = sovits_core::nn::torch_layout::load_strict(&mut *generator, &weights, true)
+                .with_context(|| format!("loading {}", file.display()))?;
+            if let Some(k) = report.missing.iter().find(|k| k.starts_with("quantizer.") || k.starts_with("ssl_proj.")) {
+                bail!("{}: `{k}` is missing; the quantizer needs it", file.display());
+            }
+            let mut quantize = |ssl: &mlx_rs::Array| generator.semantic_ids(ssl);
+            prepare::run_with(&opts, &*frontend, Some(&mut quantize)).context("preparing the dataset")?
+        }
+        PrepareUnits::Kmeans { .. } => prepare::run(&opts, &*frontend).context("preparing the dataset")?,
+    };
     for w in &summary.warnings {
         eprintln!("WARNING: {w}");
     }

@@ -47,6 +47,16 @@ pub trait Generator: ModuleParameters {
         Vec::new()
     }
 
+    /// Semantic ids `[B, T/2]` int32 of SSL features `[B, T, ssl_dim]` (the
+    /// model's `ssl_proj` + quantizer), used by `prepare` to turn provided
+    /// HuBERT features into codes. Generators without a quantizer say so.
+    fn semantic_ids(&mut self, _ssl: &mlx_rs::Array) -> Result<mlx_rs::Array> {
+        Err(crate::error::Error::Plugin {
+            plugin: "generator".into(),
+            message: "this generator has no SSL quantizer to compute semantic ids".into(),
+        })
+    }
+
     /// Key prefixes of tensors that are buffers in the reference (state that
     /// is saved but is not a parameter, e.g. a VQ codebook); excluded from
     /// parameter counts, always frozen.

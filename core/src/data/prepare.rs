@@ -30,7 +30,18 @@ pub enum PrepareUnits {
         /// Number of codes (at most the codebook size, 1024).
         k: usize,
     },
+    /// HuBERT features provided as `<dir>/<stem>.npy` (`[768, T]` f32 at 50 Hz),
+    /// written to `ssl/` and quantized to semantic ids by a model's quantizer
+    /// (the reference pipeline); needs [`run_with`]'s quantizer.
+    Ssl {
+        /// Folder of the provided SSL feature files.
+        dir: std::path::PathBuf,
+    },
 }
+
+/// Maps SSL features `[1, T, 768]` to semantic ids `[1, T/2]` int32 (a
+/// checkpoint's `ssl_proj` + quantizer, e.g. `Generator::semantic_ids`).
+pub type Quantizer<'a> = &'a mut dyn FnMut(&Array) -> Result<Array>;
 
 /// Options of `sovits prepare`.
 #[derive(Debug, Clone)]
@@ -89,6 +100,12 @@ fn host(a: &Array) -> Result<Vec<f32>> {
     Ok(a.as_slice::<f32>().to_vec())
 }
 
+fn host_i32(a: &Array) -> Result<Vec<i32>> {
+    let a = mlx_rs::ops::reshape(&a.as_dtype(mlx_rs::Dtype::Int32)?, &[-1])?;
+    a.eval()?;
+    Ok(a.as_slice::<i32>().to_vec())
+}
+
 /// Parses the transcript file into (stem, text) pairs.
 fn transcripts(path: &Path) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
@@ -108,6 +125,31 @@ fn transcripts(path: &Path) -> Result<Vec<(String, String)>> {
 
 /// Runs the preparation; see the module docs.
 pub fn run(opts: &PrepareOptions, frontend: &dyn SpectralFrontend) -> Result<PrepareSummary> {
+    run_with(opts, frontend, None)
+}
+
+/// Reads `<dir>/<stem>.npy` ([768, T'] f32), checks it against the `t` spec
+/// frames (|T' - t| < 3, the reference's rule) and returns it channels-last
+/// `[t][768]`, the last frame replicated or extra frames dropped.
+fn read_ssl(dir: &std::path::Path, stem: &str, t: usize) -> Result<Vec<f32>> {
+    let path = dir.join(format!("{stem}.npy"));
+    let (info, v) = npy::read_f32(&path)?;
+    let d = layout::SSL_DIM;
+    if info.shape.len() != 2 || info.shape[0] != d {
+        return Err(data_err(&path, format!("shape: expected [{d}, T], found {:?}", info.shape)));
+    }
+    let frames = info.shape[1];
+    if frames.abs_diff(t) >= layout::SSL_TOLERANCE || frames == 0 {
+        return Err(data_err(&path, format!("frames: expected within {} of {t} (samples // hop), found {frames}", layout::SSL_TOLERANCE - 1)));
+    }
+    Ok((0..t).flat_map(|j| { let src = j.min(frames - 1); (0..d).map(move |c| (c, src)) }).map(|(c, src)| v[c * frames + src]).collect())
+}
+
+/// [`run`] with a quantizer for [`PrepareUnits::Ssl`].
+pub fn run_with(opts: &PrepareOptions, frontend: &dyn SpectralFrontend, mut quantize: Option<Quantizer<'_>>) -> Result<PrepareSummary> {
+    if matches!(opts.units, PrepareUnits::Ssl { .. }) && quantize.is_none() {
+        return Err(data_err(&opts.out, "semantic ids from SSL features need a model's quantizer (pass a checkpoint)"));
+    }
     let sr = frontend.sampling_rate();
     let hop = frontend.hop_length();
     let mut summary = PrepareSummary::default();
@@ -154,7 +196,21 @@ pub fn run(opts: &PrepareOptions, frontend: &dyn SpectralFrontend) -> Result<Pre
         npy::write_f32(&Folder::Audio.file(&opts.out, &stem), &[x.len()], &x)?;
         npy::write_f32(&Folder::Spec.file(&opts.out, &stem), &[nf, t], &spec)?;
         npy::write_i32(&Folder::PhonemeIds.file(&opts.out, &stem), &[ids.len()], &ids)?;
-        mels.push((stem.clone(), kmeans::halve_rate(&host(&frontend.mel(&audio)?)?, n_mels)));
+        match (&opts.units, quantize.as_mut()) {
+            (PrepareUnits::Ssl { dir }, Some(q)) => {
+                let ssl = read_ssl(dir, &stem, t)?;
+                let ssl_dir = opts.out.join(Folder::Ssl.name());
+                std::fs::create_dir_all(&ssl_dir).map_err(|e| data_err(&ssl_dir, format!("cannot create: {e}")))?;
+                let d = layout::SSL_DIM;
+                let torch: Vec<f32> = (0..d * t).map(|i| ssl[(i % t) * d + i / t]).collect();
+                npy::write_f32(&Folder::Ssl.file(&opts.out, &stem), &[d, t], &torch)?;
+                let even = t - t % 2;
+                let feats = Array::from_slice(&ssl[..even * d], &[1, even as i32, d as i32]);
+                let codes: Vec<i32> = host_i32(&q(&feats)?)?;
+                npy::write_i32(&Folder::SemanticIds.file(&opts.out, &stem), &[codes.len()], &codes)?;
+            }
+            _ => mels.push((stem.clone(), kmeans::halve_rate(&host(&frontend.mel(&audio)?)?, n_mels))),
+        }
         items.push(ItemMeta {
             id: stem.clone(),
             speaker: opts.speaker.clone(),
@@ -165,7 +221,12 @@ pub fn run(opts: &PrepareOptions, frontend: &dyn SpectralFrontend) -> Result<Pre
             phonemes: Some(ids.len() as u64),
         });
     }
-    let PrepareUnits::Kmeans { k } = opts.units;
+    let PrepareUnits::Kmeans { k } = opts.units else {
+        summary.written = items.len();
+        let meta = Metadata { version: 1, sampling_rate: sr, hop_length: hop, units: Units::Hubert, items };
+        meta.save(&opts.out)?;
+        return Ok(summary);
+    };
     let all: Vec<f32> = mels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
     let cent = kmeans::fit(&all, n_mels, k.min(layout::CODEBOOK_SIZE as usize), 20, opts.seed);
     for (stem, m) in &mels {

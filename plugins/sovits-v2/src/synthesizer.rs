@@ -265,6 +265,12 @@ impl Generator for SynthesizerTrn {
         vec!["ssl_proj.".into(), "quantizer.".into()]
     }
 
+    fn semantic_ids(&mut self, ssl: &Array) -> Result<Array> {
+        let (_, codes) = self.quantize_ssl(ssl)?; // [n_q = 1, B, T/2]
+        let shape = codes.shape().to_vec();
+        Ok(codes.reshape(&[shape[shape.len() - 2], shape[shape.len() - 1]])?.as_dtype(mlx_rs::Dtype::Int32)?)
+    }
+
     fn buffer_prefixes(&self) -> Vec<String> {
         // inited / cluster_size / embed / embed_avg of the residual VQ
         vec!["quantizer.".into()]

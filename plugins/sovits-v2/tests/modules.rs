@@ -32,6 +32,18 @@ fn ssl_proj_and_quantizer_match() {
     assert_exact("ssl_quant.quantized_x2", &q2, &cl("ssl_quant.out.quantized_x2"));
 }
 
+/// `Generator::semantic_ids` (what `prepare` uses to turn provided SSL
+/// features into codes) gives the reference's codes exactly.
+#[test]
+fn semantic_ids_of_ssl_match_reference_codes() {
+    use sovits_core::Generator;
+    let mut m = common::tiny_model();
+    let ids = m.semantic_ids(&cl("ssl_quant.in.ssl")).unwrap();
+    let want = i32_npy("ssl_quant.out.codes"); // [1, 2, 30]
+    assert_eq!(ids.shape(), &[2, 30]);
+    assert_exact("semantic_ids", &ids, &want.reshape(&[2, 30]).unwrap());
+}
+
 #[test]
 fn ref_enc_matches() {
     let m = common::tiny_model();
