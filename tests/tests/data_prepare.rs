@@ -166,3 +166,23 @@ fn prepared_corpus_with_ssl_features_loads() -> anyhow::Result<()> {
     assert!(err.to_string().contains("b.npy"), "{err}");
     Ok(())
 }
+
+/// FLAC input decodes to exactly the samples of the same clip as 16-bit wav
+/// (`tests/golden/flac/`, written by `gen_flac.py`), and `read_audio` falls
+/// back to `<stem>.flac` when there is no wav.
+#[test]
+fn flac_decodes_like_the_same_wav() -> anyhow::Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/flac");
+    let (flac, rate_f) = sovits_core::data::prepare::read_flac(&dir.join("tone.flac"))?;
+    let (wav, rate_w) = sovits_core::data::prepare::read_wav(&dir.join("tone.wav"))?;
+    assert_eq!((rate_f, rate_w), (22050, 22050));
+    assert_eq!(flac, wav);
+    let tmp = tempfile::tempdir()?;
+    std::fs::copy(dir.join("tone.flac"), tmp.path().join("x.flac"))?;
+    let (x, _, used) = sovits_core::data::prepare::read_audio(tmp.path(), "x")?;
+    assert_eq!(x, wav);
+    assert!(used.ends_with("x.flac"));
+    let err = sovits_core::data::prepare::read_flac(&dir.join("tone.wav")).err().expect("a wav is not flac").to_string();
+    assert!(err.contains("tone.wav") && err.contains("cannot decode flac"), "{err}");
+    Ok(())
+}

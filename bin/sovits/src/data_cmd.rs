@@ -22,7 +22,7 @@ pub enum DataCommand {
 /// Arguments of `prepare`.
 #[derive(Debug, clap::Args)]
 pub struct PrepareArgs {
-    /// Folder of `<stem>.wav` files.
+    /// Folder of `<stem>.wav` or `<stem>.flac` files.
     #[arg(long)]
     pub audio: PathBuf,
     /// Transcripts, one `stem|text` per line.

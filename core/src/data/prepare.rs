@@ -46,7 +46,7 @@ pub type Quantizer<'a> = &'a mut dyn FnMut(&Array) -> Result<Array>;
 /// Options of `sovits prepare`.
 #[derive(Debug, Clone)]
 pub struct PrepareOptions {
-    /// Folder with `<stem>.wav` files.
+    /// Folder with `<stem>.wav` (or `<stem>.flac`) files.
     pub audio_dir: PathBuf,
     /// Text file, one `stem|text` (or `stem<TAB>text`) per line.
     pub transcripts: PathBuf,
@@ -75,6 +75,33 @@ pub struct PrepareSummary {
 
 fn data_err(path: &Path, message: impl Into<String>) -> Error {
     Error::Data { path: path.to_path_buf(), message: message.into() }
+}
+
+/// Decodes a FLAC file to mono f32 in [-1, 1] and its sampling rate.
+pub fn read_flac(path: &Path) -> Result<(Vec<f32>, usize)> {
+    let mut r = claxon::FlacReader::open(path).map_err(|e| data_err(path, format!("cannot decode flac: {e}")))?;
+    let info = r.streaminfo();
+    let ch = info.channels.max(1) as usize;
+    let scale = 1.0 / (1u64 << (info.bits_per_sample.max(1) - 1)) as f32;
+    let raw: Vec<f32> = r
+        .samples()
+        .map(|s| s.map(|v| v as f32 * scale))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| data_err(path, format!("cannot read samples: {e}")))?;
+    let mono = raw.chunks(ch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
+    Ok((mono, info.sample_rate as usize))
+}
+
+/// Reads `<dir>/<stem>.wav`, or `<dir>/<stem>.flac` when there is no wav.
+pub fn read_audio(dir: &Path, stem: &str) -> Result<(Vec<f32>, usize, std::path::PathBuf)> {
+    let wav = dir.join(format!("{stem}.wav"));
+    let flac = dir.join(format!("{stem}.flac"));
+    if !wav.exists() && flac.exists() {
+        let (x, rate) = read_flac(&flac)?;
+        return Ok((x, rate, flac));
+    }
+    let (x, rate) = read_wav(&wav)?;
+    Ok((x, rate, wav))
 }
 
 /// Decodes a wav file to mono f32 in [-1, 1] and its sampling rate.
@@ -161,8 +188,7 @@ pub fn run_with(opts: &PrepareOptions, frontend: &dyn SpectralFrontend, mut quan
     let mut mels: Vec<(String, Vec<f32>)> = Vec::new();
     let n_mels = frontend.n_mels();
     for (stem, text) in transcripts(&opts.transcripts)? {
-        let wav = opts.audio_dir.join(format!("{stem}.wav"));
-        let (x, rate) = read_wav(&wav)?;
+        let (x, rate, wav) = read_audio(&opts.audio_dir, &stem)?;
         let x = resample(&x, rate, sr);
         let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         if peak > 2.2 {
