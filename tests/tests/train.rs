@@ -133,6 +133,9 @@ fn interrupted_save_leaves_the_previous_checkpoint_loadable() {
     let run_dir = dir.path().join("run");
     train(tiny_spec(&[]), &data, &run_dir, 1, false);
     let good = checkpoint::latest(&run_dir).expect("first checkpoint");
+    // a model trained on stand-in units says so in its checkpoint
+    let meta = checkpoint::read_meta(&good).expect("meta");
+    assert_eq!(meta.data_units.as_deref(), Some("kmeans-standin"));
     // A save killed midway: its temp directory exists with partial content.
     let partial = run_dir.join("checkpoints").join(".step-00000002.tmp-999");
     std::fs::create_dir_all(&partial).expect("partial dir");

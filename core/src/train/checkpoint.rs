@@ -39,6 +39,10 @@ pub struct CheckpointMeta {
     pub nonfinite_in_row: u32,
     /// Where the data loader stands (opaque to the checkpoint code).
     pub data_cursor: serde_json::Value,
+    /// Units of the training data (`hubert`, or `kmeans-standin` for a toy
+    /// model trained on stand-in units); absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_units: Option<String>,
 }
 
 fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
@@ -133,6 +137,7 @@ pub fn save_to(t: &Trainer, final_dir: &Path, data_cursor: serde_json::Value) ->
         noise_key: key.as_slice::<u32>().to_vec(),
         nonfinite_in_row: t.nonfinite_in_row,
         data_cursor,
+        data_units: t.data_units.clone(),
     };
     let write_json = |name: &str, text: String| -> Result<()> {
         let p = tmp.join(name);
@@ -223,6 +228,7 @@ pub fn resume(t: &mut Trainer, dir: &Path) -> Result<CheckpointMeta> {
     t.step = meta.step;
     t.epoch = meta.epoch;
     t.nonfinite_in_row = meta.nonfinite_in_row;
+    t.data_units = meta.data_units.clone();
     Ok(meta)
 }
 

@@ -162,6 +162,7 @@ pub fn run_ranked(
     let last_step = opts.max_steps.or(spec.trainer.max_steps);
     let mut metrics = if root { Some(MetricsLog::open(&out.join("metrics.jsonl"))?) } else { None };
     let dataset = Arc::new(dataset);
+    trainer.data_units = Some(dataset.units().to_string());
     let mut best = evaluate::read_best(out, &spec.trainer.best_metric);
     let mut loader = Loader::spawn(dataset.clone(), sampler, cursor, 2);
     obs.start(trainer.step, last_step);

@@ -92,6 +92,9 @@ pub struct Trainer {
     /// average them over the ranks here ([`crate::distributed::average_grads`]).
     /// `None` (the default) leaves them as they are.
     pub grad_reduce: Option<crate::distributed::GradReducer>,
+    /// Units of the training data (`hubert` or `kmeans-standin`), recorded in
+    /// every checkpoint so a model trained on stand-in units says so.
+    pub data_units: Option<String>,
 }
 
 /// Converts a core error inside an MLX transform closure, keeping the original.
@@ -143,7 +146,7 @@ impl Trainer {
         let g_master = owned(&ctx_g, &g_all)?;
         let d_master = owned(&ctx_d, &d_all)?;
         let noise = SeededNoise::new(spec.trainer.seed)?;
-        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, g_frozen: ParamMap::new(), noise, step: 0, epoch: 0, nonfinite_in_row: 0, profile: false, grad_reduce: None };
+        let mut t = Trainer { spec, gan, opt_g, opt_d, g_master, d_master, g_frozen: ParamMap::new(), noise, step: 0, epoch: 0, nonfinite_in_row: 0, profile: false, grad_reduce: None, data_units: None };
         t.push_params()?;
         Ok(t)
     }
