@@ -98,13 +98,12 @@ fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
 
 }
 
-/// Open problem, measured: before any update the bf16 discriminator's real
-/// term is 1.096 vs 1.039 in f32 (d/lsgan 2.158 vs 2.022, 6.7%), and after the
-/// first D update the bf16 G adversarial term is 20.5 vs 0.17, so g_total is
-/// 8.4% off at step 1; the mel term agrees to 0.05% (4.5383 vs 4.5360).
+/// Step-1 losses in bf16 within 1% of f32 (same seed, same weights). Measured
+/// after weight norm was made to take its norm in f32: g_total 244.779 vs
+/// 244.760, d_total 2.02185 vs 2.02194, mel L1 4.5383 vs 4.5360 (<= 0.05%);
+/// before that fix the bf16 discriminator was 6.7% off before any update.
 #[test]
-#[ignore = "bf16 discriminator diverges from f32 at step 1 (see doc comment); to be fixed"]
-fn bf16_losses_track_f32() {
+fn bf16_step_one_losses_track_f32() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = tone_batch(dir.path());
     let mut t32 = Trainer::new(tiny_spec(&[])).expect("f32 trainer");
@@ -113,8 +112,6 @@ fn bf16_losses_track_f32() {
     let r16 = t16.train_step(&batch).expect("bf16 step");
     // step-1 losses: 1% (bf16 keeps 8 mantissa bits, ~0.4% per rounding;
     // the losses average many such roundings, so 1% is ~2.5 ulps of slack)
-    println!("terms f32 {:?}\nterms bf16 {:?}", r32.terms, r16.terms);
-    println!("step 1 f32: g {} d {} mel {}; bf16: g {} d {} mel {}", r32.g_total, r32.d_total, term(&r32, "g/mel-l1"), r16.g_total, r16.d_total, term(&r16, "g/mel-l1"));
     for (what, a, b) in [
         ("g_total", r16.g_total, r32.g_total),
         ("d_total", r16.d_total, r32.d_total),
@@ -122,6 +119,20 @@ fn bf16_losses_track_f32() {
     ] {
         assert!(rel(a, b) < 0.01, "step-1 {what}: bf16 {a} vs f32 {b} ({:.3}%)", 100.0 * rel(a, b));
     }
+}
+
+/// Open problem, measured (debug build, contended CPU, 357 s): over 100 steps
+/// the mean mel L1 of the last 20 steps is 3.246 in bf16 vs 2.467 in f32
+/// (31.6% apart; the issue asks for 5%), although step 1 agrees to 0.05%.
+#[test]
+#[ignore = "bf16 learning curve is 31.6% behind f32 after 100 steps (see doc comment); to be fixed"]
+fn bf16_losses_track_f32() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batch = tone_batch(dir.path());
+    let mut t32 = Trainer::new(tiny_spec(&[])).expect("f32 trainer");
+    let mut t16 = Trainer::new(tiny_spec(&BF16)).expect("bf16 trainer");
+    let r32 = t32.train_step(&batch).expect("f32 step");
+    let r16 = t16.train_step(&batch).expect("bf16 step");
 
     // learning curve: mean mel L1 of the last TAIL of STEPS steps within 5%
     let started = Instant::now();

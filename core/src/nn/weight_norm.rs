@@ -29,8 +29,13 @@ pub fn norm_except_dim0(v: &Array) -> Result<Array> {
 /// # Shapes
 /// `g` `[n, 1, ..]`, `v` `[n, ..]` -> `v`'s shape.
 pub fn fold_weight(g: &Array, v: &Array) -> Result<Array> {
-    let scale = ops::divide(g, &norm_except_dim0(v)?)?;
-    Ok(ops::multiply(v, &scale)?)
+    // the norm is a long reduction: take it in f32 even when computing in
+    // bf16 (a bf16 sum over fan-ins of ~4e4 loses most of its digits), then
+    // return the weight in v's compute dtype (a no-op under f32)
+    let dtype = v.dtype();
+    let (g32, v32) = (g.as_dtype(mlx_rs::Dtype::Float32)?, v.as_dtype(mlx_rs::Dtype::Float32)?);
+    let scale = ops::divide(&g32, &norm_except_dim0(&v32)?)?;
+    Ok(ops::multiply(&v32, &scale)?.as_dtype(dtype)?)
 }
 
 /// `weight_norm(nn.Conv1d)`: `weight_g` `[out,1,1]`, `weight_v` `[out,in/g,k]`, `bias` `[out]`.
