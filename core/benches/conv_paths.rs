@@ -3,7 +3,9 @@
 //! own op against the path `sovits_core::nn::conv` picks, in ms and GFLOP/s
 //! (3x the forward FLOPs, the ideal fwd+bwd cost), beside the machine's
 //! matmul GFLOP/s. `SOVITS_BENCH_FORCE_IM2COL=1` runs im2col for every
-//! conv1d case; an argument filters cases by name.
+//! conv1d case; an argument filters cases by name. im2col cases also time
+//! the path with autodiff's backward of its windows (instead of the custom
+//! overlap-add backward).
 
 use std::time::Instant;
 
@@ -24,6 +26,8 @@ struct Case {
     mlx: ConvFn,
     ours: ConvFn,
     ours_name: &'static str,
+    /// For im2col: the same path with autodiff's backward of the windows.
+    autodiff: Option<ConvFn>,
 }
 
 /// Median seconds of fwd+bwd (loss = sum(y * r)) after one warm-up call.
@@ -68,6 +72,7 @@ fn conv1d_case(name: &str, b: i32, t: i32, ci: i32, co: i32, k: i32, o: ConvOpts
             Conv1dPath::SpaceToBatch => "space-to-batch",
             Conv1dPath::Im2col => "im2col",
         },
+        autodiff: (path == Conv1dPath::Im2col).then(|| Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_im2col_autodiff(x, w, o)) as ConvFn),
     }
 }
 
@@ -80,6 +85,7 @@ fn transpose_case(name: &str, t: i32, ci: i32, co: i32, k: i32, s: i32, p: i32) 
         mlx: Box::new(move |x, w| conv_paths::conv_transpose1d_mlx(x, w, s, p)),
         ours: Box::new(move |x, w| conv_paths::conv_transpose1d_matmul(x, w, s, p)),
         ours_name: "matmul+overlap-add",
+        autodiff: None,
     }
 }
 
@@ -94,6 +100,15 @@ fn conv2d_case(name: &str, h: i32, wd: i32, ci: i32, co: i32, kh: i32, s: i32, p
         mlx: Box::new(move |x, w| conv_paths::conv2d_mlx(x, w, (s, 1), (p, 0), 1)),
         ours: Box::new(move |x, w| conv_paths::conv2d_fold_width(x, w, s, p)),
         ours_name: "fold width + conv1d path",
+        autodiff: Some(Box::new(move |x, w| {
+            // the folded conv1d with autodiff's im2col backward
+            let (b, h, wd, c) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+            let xf = x.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b * wd, h, c])?;
+            let w1 = w.reshape(&[w.shape()[0], w.shape()[1], w.shape()[2]])?;
+            let y = conv_paths::conv1d_im2col_autodiff(&xf, &w1, ConvOpts::new().stride(s).padding(p))?;
+            let ho = y.shape()[1];
+            Ok(y.reshape(&[b, wd, ho, -1])?.transpose_axes(&[0, 2, 1, 3])?)
+        })),
     }
 }
 
@@ -128,8 +143,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t_mlx = time_fwd_bwd(&c.mlx, &x, &w)?;
         let t_ours = time_fwd_bwd(&c.ours, &x, &w)?;
         let gf = |t: f64| 3.0 * c.fwd_flops / t / 1e9;
+        let autodiff = match &c.autodiff {
+            Some(f) => {
+                let t = time_fwd_bwd(f, &x, &w)?;
+                format!("; with autodiff's im2col backward {:.1} ms", t * 1e3)
+            }
+            None => String::new(),
+        };
         println!(
-            "{:<62} {:>10.1} {:>8.1} {:>10.1} {:>8.1}  {} ({:.1}x)",
+            "{:<62} {:>10.1} {:>8.1} {:>10.1} {:>8.1}  {} ({:.1}x){autodiff}",
             c.name,
             t_mlx * 1e3,
             gf(t_mlx),

@@ -9,6 +9,8 @@ use mlx_rs::Dtype;
 use sovits_core::batch::Batch;
 use sovits_core::components::ParamMap;
 use sovits_core::registry;
+use sovits_core::nn::noise::SeededNoise;
+use sovits_core::train::step::compute_batch;
 use sovits_core::train::{StepReport, Trainer, params};
 use sovits_tests::host;
 use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
@@ -72,24 +74,36 @@ fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
     }
 
     // every floating parameter the models compute with is bf16 (frozen
-    // generator groups included); the discriminators' trainable ones too
+    // generator groups included), except the f32 decoder (`trainer.f32_modules`
+    // defaults to ["dec"]); the discriminators' trainable ones too
     let (g, d) = model_params(&t16);
-    assert!(off_dtype(&g, Dtype::Bfloat16, None).is_empty(), "generator: {:?}", off_dtype(&g, Dtype::Bfloat16, None));
+    let (dec, rest): (ParamMap, ParamMap) = g.into_iter().partition(|(k, _)| k.starts_with("dec."));
+    assert!(!dec.is_empty() && !rest.is_empty());
+    assert!(off_dtype(&rest, Dtype::Bfloat16, None).is_empty(), "generator: {:?}", off_dtype(&rest, Dtype::Bfloat16, None));
+    assert!(off_dtype(&dec, Dtype::Float32, None).is_empty(), "decoder: {:?}", off_dtype(&dec, Dtype::Float32, None));
     let d_trainable = off_dtype(&d, Dtype::Bfloat16, Some(&t16.d_master));
     assert!(d_trainable.is_empty(), "discriminator: {d_trainable:?}");
+
+    // activations: the text/posterior/flow side computes in bf16, the
+    // decoder's waveform comes out in f32
+    let compute = compute_batch(&batch, t16.spec.trainer.precision).expect("compute batch");
+    let out = t16.gan.generator.forward_train(&compute, &mut SeededNoise::new(1).expect("noise")).expect("forward");
+    for (what, a) in [("z_p", &out.z_p), ("m_p", &out.m_p), ("logs_q", &out.logs_q), ("z", &out.z)] {
+        assert_eq!(a.dtype(), Dtype::Bfloat16, "activation {what}");
+    }
+    assert_eq!(out.y_hat.dtype(), Dtype::Float32, "decoder output");
 
     let r32 = t32.train_step(&batch).expect("f32 step");
     let r16 = t16.train_step(&batch).expect("bf16 step");
     assert!(r32.skipped.is_none() && r16.skipped.is_none(), "{:?} / {:?}", r32.skipped, r16.skipped);
-    let y_hat = r16.y_hat.as_ref().expect("y_hat");
-    assert_eq!(y_hat.dtype(), Dtype::Bfloat16, "generator activation");
     assert_eq!(r32.y_hat.as_ref().expect("y_hat").dtype(), Dtype::Float32);
 
     // masters stay f32 and the models keep bf16 compute copies after the update
     let bad: Vec<_> = t16.g_master.iter().chain(&t16.d_master).filter(|(_, v)| v.dtype() != Dtype::Float32).map(|(k, _)| k).collect();
     assert!(bad.is_empty(), "non-f32 masters: {bad:?}");
     let (g, _) = model_params(&t16);
-    assert!(off_dtype(&g, Dtype::Bfloat16, None).is_empty());
+    let rest: ParamMap = g.into_iter().filter(|(k, _)| !k.starts_with("dec.")).collect();
+    assert!(off_dtype(&rest, Dtype::Bfloat16, None).is_empty());
     // checkpoints save the f32 copies of the frozen generator parameters
     assert!(!t16.g_frozen.is_empty() && t16.g_frozen.values().all(|v| v.dtype() == Dtype::Float32));
     for (k, v) in &t16.g_frozen {
@@ -121,16 +135,28 @@ fn bf16_step_one_losses_track_f32() {
     }
 }
 
-/// Open problem, measured (debug build, contended CPU, 357 s): over 100 steps
-/// the mean mel L1 of the last 20 steps is 3.246 in bf16 vs 2.467 in f32
-/// (31.6% apart; the issue asks for 5%), although step 1 agrees to 0.05%.
+/// Learning curve: the mean mel L1 of the last 20 of 100 steps in bf16 within
+/// 5% of f32. Measured (release build): f32 4.49 -> 3.127, bf16 3.152 (0.8%).
+///
+/// Why lr 5e-4 and not the tiny spec's 1e-3: GAN training on one batch is
+/// chaotic, and the comparison is only meaningful where f32's own noise
+/// floor is below 5%. An f32 run started from bf16-rounded weights ends
+/// 1.9% from the f32 run at 5e-4 but 9.1% at 1e-3 (where bf16 ends 5.2%
+/// away, inside that floor). At the reference's 1e-4, f32 learns only 3%
+/// in 100 steps. Before `nn::mixed` and the f32 decoder
+/// (`trainer.f32_modules`), bf16 was 31.6% behind at 1e-3.
+///
+/// Ignored in the default suite for its cost (642 s in a debug build, the
+/// same numbers as release); run it with
+/// `cargo test --release -p sovits-tests --test bf16 -- --ignored`.
 #[test]
-#[ignore = "bf16 learning curve is 31.6% behind f32 after 100 steps (see doc comment); to be fixed"]
+#[ignore = "100 steps x 2 runs: 11 min in a debug build; passes (0.82%), see the doc comment"]
 fn bf16_losses_track_f32() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = tone_batch(dir.path());
-    let mut t32 = Trainer::new(tiny_spec(&[])).expect("f32 trainer");
-    let mut t16 = Trainer::new(tiny_spec(&BF16)).expect("bf16 trainer");
+    let lr = ["optimizer_g.learning_rate=0.0005", "optimizer_d.learning_rate=0.0005"];
+    let mut t32 = Trainer::new(tiny_spec(&lr)).expect("f32 trainer");
+    let mut t16 = Trainer::new(tiny_spec(&[&lr[..], &BF16[..]].concat())).expect("bf16 trainer");
     let r32 = t32.train_step(&batch).expect("f32 step");
     let r16 = t16.train_step(&batch).expect("bf16 step");
 
@@ -167,4 +193,15 @@ fn bf16_precision_with_an_f32_optimizer_is_refused() {
         };
         assert!(err.contains("trainer.precision") && err.contains("optimizer_g.name"), "{sets:?}: {err}");
     }
+}
+
+
+#[test]
+fn unknown_f32_module_is_refused_with_the_field() {
+    sovits_plugins::link_all();
+    let err = match Trainer::new(tiny_spec(&[r#"trainer.f32_modules=["dec","decoder"]"#])) {
+        Ok(_) => panic!("a misspelt f32 module was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("trainer.f32_modules[1]") && err.contains("`decoder`") && err.contains("dec"), "{err}");
 }

@@ -12,7 +12,7 @@ use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
 use sovits_core::nn::conv::{ConvOpts, conv1d, conv2d, conv_transpose1d};
 use sovits_core::nn::conv_paths::{
     Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
-    conv2d_mlx, conv_transpose1d_matmul, conv_transpose1d_mlx,
+    conv2d_mlx, conv_transpose1d_matmul, conv_transpose1d_mlx, shifted_rows, stacked_rows,
 };
 use sovits_tests::{assert_close, host, max_abs_diff, pseudo_random};
 
@@ -100,6 +100,32 @@ fn im2col_matches_mlx() {
         ));
     }
     eprintln!("im2col max abs diff {worst:e}");
+}
+
+/// The hand-written backward of the im2col row windows (an overlap-add)
+/// equals autodiff of the plain stack of slices, including inputs with
+/// spare rows past the last window. Both sides add the same f32 values in
+/// the same order per element, so the match is exact.
+#[test]
+fn shifted_rows_backward_equals_autodiff_of_slices() {
+    for &(b, rows, s, c, m, tout) in &[(1, 12, 3, 4, 2, 11), (2, 20, 4, 3, 11, 10), (1, 9, 1, 5, 4, 5), (2, 8, 2, 2, 1, 8)] {
+        let x = arr(&[b, rows, s, c], 5);
+        let plain = move |x: &Array| -> Array { stacked_rows(x, m, tout).expect("stacked_rows") };
+        let custom = move |x: &Array| -> Array { shifted_rows(x, m, tout).expect("shifted_rows") };
+        let r = arr(plain(&x).shape(), 7);
+        let grad = |f: &dyn Fn(&Array) -> Array| -> (Vec<f32>, Vec<f32>) {
+            let loss = |args: &[Array]| -> Result<Vec<Array>, mlx_rs::error::Exception> {
+                Ok(vec![ops::multiply(&f(&args[0]), &r)?.sum(None)?])
+            };
+            let mut vg = value_and_grad_with_argnums(loss, &[0][..]);
+            let (_, g) = vg(&[x.clone()]).expect("value_and_grad");
+            (host(&f(&x)), host(&sovits_core::nn::contiguous(&g[0]).expect("contiguous")))
+        };
+        let (y1, g1) = grad(&custom);
+        let (y0, g0) = grad(&plain);
+        assert_eq!(y1, y0, "windows b{b} rows{rows} s{s} c{c} m{m} tout{tout}");
+        assert_close(&format!("overlap-add b{b} rows{rows} m{m}"), &g1, &g0, 1e-6, 1e-6);
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! routed to reformulations in [`super::conv_paths`] that equal MLX's op in
 //! values and gradients; on a GPU MLX's op is always used.
 
-use mlx_rs::{Array, Device, DeviceType, ops};
+use mlx_rs::{Array, Device, DeviceType};
 
 use super::conv_paths;
 use crate::error::{Error, Result};
@@ -106,9 +106,15 @@ pub(crate) fn check_conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOp
     Ok((cin, cout, k))
 }
 
+/// `x` in the weight's dtype: a conv computes in its weight's precision, so
+/// an f32 submodule (`trainer.f32_modules`) can follow a bf16 one and back.
+fn in_weight_dtype(x: &Array, w: &Array) -> Result<Array> {
+    Ok(if x.dtype() == w.dtype() { x.clone() } else { x.as_dtype(w.dtype())? })
+}
+
 fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
     Ok(match bias {
-        Some(b) => ops::add(&y, b)?,
+        Some(b) => super::mixed::add(&y, b)?,
         None => y,
     })
 }
@@ -123,6 +129,7 @@ fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
 /// `[B, (T + 2p - d(K-1) - 1)/stride + 1, Cout]`.
 pub fn conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<Array> {
     check_conv1d(x, w, bias, o)?;
+    let x = &in_weight_dtype(x, w)?;
     let path = if use_mlx_ops() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(x.shape()[2], w.shape()[2], o) };
     let y = conv_paths::conv1d_along(path, x, w, o)?;
     add_bias(y, bias)
@@ -156,6 +163,7 @@ pub fn conv_transpose1d(x: &Array, w: &Array, bias: Option<&Array>, stride: i32,
     if let Some(b) = bias.filter(|b| b.shape() != [ws[1]]) {
         return Err(shape_err("conv_transpose1d bias", format!("[{}]", ws[1]), b.shape()));
     }
+    let x = &in_weight_dtype(x, w)?;
     let y = if use_mlx_ops() || !conv_paths::use_transpose_matmul(ws[2], stride) {
         conv_paths::conv_transpose1d_mlx(x, w, stride, padding)?
     } else {
@@ -200,6 +208,7 @@ pub fn conv2d(
     if xs[1] + 2 * padding.0 < ws[2] || xs[2] + 2 * padding.1 < ws[3] {
         return Err(shape_err("conv2d input", format!("at least {}x{} padded pixels", ws[2], ws[3]), xs));
     }
+    let x = &in_weight_dtype(x, w)?;
     let y = if !use_mlx_ops() && conv_paths::use_conv2d_fold(ws, stride, padding, groups) {
         conv_paths::conv2d_fold_width(x, w, stride.0, padding.0)?
     } else {

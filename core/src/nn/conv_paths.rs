@@ -132,6 +132,19 @@ pub fn conv1d_space_to_batch(x: &Array, w: &Array, o: ConvOpts) -> Result<Array>
 /// # Shapes
 /// As [`conv1d_mlx`].
 pub fn conv1d_im2col(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    im2col_conv(x, w, o, true)
+}
+
+/// [`conv1d_im2col`] with autodiff's backward for the im2col windows instead
+/// of [`shifted_rows`]'s overlap-add: the baseline the benchmark compares it with.
+///
+/// # Shapes
+/// As [`conv1d_mlx`].
+pub fn conv1d_im2col_autodiff(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
+    im2col_conv(x, w, o, false)
+}
+
+fn im2col_conv(x: &Array, w: &Array, o: ConvOpts, custom_backward: bool) -> Result<Array> {
     let (b, t, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
     let (co, cg, k) = (w.shape()[0], w.shape()[1], w.shape()[2]);
     let (s, d, p, g) = (o.stride, o.dilation, o.padding, o.groups);
@@ -150,9 +163,8 @@ pub fn conv1d_im2col(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
     let xp = ops::pad(x, &[(0, 0), (p, p + rows * s - tp), (0, 0)], None, None)?;
     let xr = xp.reshape(&[b, rows, s, c])?;
     let cols = if d == 1 {
-        let m = k / s;
-        let rows_q: Vec<Array> = (0..m).map(|q| xr.try_index((.., q..q + tout, .., ..))).collect::<Result<_, _>>()?;
-        ops::stack(&rows_q, 2)?.reshape(&[b, tout, k, c])?
+        let windows = if custom_backward { shifted_rows(&xr, k / s, tout)? } else { stacked_rows(&xr, k / s, tout)? };
+        windows.reshape(&[b, tout, k, c])?
     } else {
         let mut taps = Vec::with_capacity(k as usize);
         for j in 0..k {
@@ -174,6 +186,58 @@ pub fn conv1d_im2col(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
     let wm = w.reshape(&[g, cog, cg, k])?.transpose_axes(&[0, 3, 2, 1])?.reshape(&[g, k * cg, cog])?;
     let y = ops::matmul(&cols, &wm)?; // [g, b*tout, cog]
     Ok(y.reshape(&[g, b, tout, cog])?.transpose_axes(&[1, 2, 0, 3])?.reshape(&[b, tout, co])?)
+}
+
+/// `m` shifted windows of `tout` rows stacked on a new axis 2:
+/// `out[:, t, q] = xr[:, t + q]`, the im2col of a strided conv with whole-row
+/// taps.
+///
+/// Its backward is an overlap-add written directly (one skewing pad and one
+/// sum over the `m` windows) instead of autodiff of the `m` slices, which
+/// materialises `m` zero-filled copies of the input and scatters into each;
+/// DiscriminatorS's K41 stride-4 convs take `m = 11` windows.
+///
+/// # Shapes
+/// `xr` `[B, rows, s, C]` with `rows >= tout + m - 1` -> `[B, tout, m, s, C]`.
+pub fn shifted_rows(xr: &Array, m: i32, tout: i32) -> Result<Array> {
+    if m == 1 {
+        return stacked_rows(xr, m, tout);
+    }
+    let f = super::custom_vjp::custom_vjp(
+        move |inputs: &[Array]| Ok(vec![stacked_rows(&inputs[0], m, tout)?]),
+        move |primals: &[Array], cotangents: &[Array], _outputs: &[Array]| {
+            Ok(vec![overlap_add_rows(&cotangents[0], primals[0].shape(), m, tout)?])
+        },
+    )?;
+    Ok(f.call(std::slice::from_ref(xr))?.remove(0))
+}
+
+/// [`shifted_rows`] as plain slices and a stack (autodiff's backward).
+///
+/// # Shapes
+/// As [`shifted_rows`].
+pub fn stacked_rows(xr: &Array, m: i32, tout: i32) -> Result<Array> {
+    let rows: Vec<Array> = (0..m).map(|q| xr.try_index((.., q..q + tout, .., ..))).collect::<Result<_, _>>()?;
+    Ok(ops::stack(&rows, 2)?)
+}
+
+/// The adjoint of [`shifted_rows`]: `dx[:, t + q] += ct[:, t, q]`. Window `q`
+/// is shifted by `q` rows with the skew trick (pad each window's `tout` rows
+/// to `tout + m`, flatten, drop the last `m` rows, view as windows of
+/// `tout + m - 1` rows), then the windows are summed.
+///
+/// # Shapes
+/// `ct` `[B, tout, m, s, C]` -> `x_shape` = `[B, rows, s, C]`.
+fn overlap_add_rows(ct: &Array, x_shape: &[i32], m: i32, tout: i32) -> Result<Array> {
+    let (b, rows, s, c) = (x_shape[0], x_shape[1], x_shape[2], x_shape[3]);
+    let sc = s * c;
+    let w = ct.reshape(&[b, tout, m, sc])?.transpose_axes(&[0, 2, 1, 3])?; // [b, m, tout, sc]
+    let w = ops::pad(&w, &[(0, 0), (0, 0), (0, m), (0, 0)], None, None)?; // [b, m, tout + m, sc]
+    let span = tout + m - 1;
+    let skewed = w.reshape(&[b, m * (tout + m), sc])?.try_index((.., 0..m * span, ..))?.reshape(&[b, m, span, sc])?;
+    let dx = super::mixed::sum_axis(&skewed, 1, false)?; // [b, span, sc]
+    let dx = if rows > span { ops::pad(&dx, &[(0, 0), (0, rows - span), (0, 0)], None, None)? } else { dx };
+    Ok(dx.reshape(&[b, rows, s, c])?)
 }
 
 /// conv_transpose1d as one matmul `x[B*T, Cin] @ W[Cin, K*Cout]` followed

@@ -79,9 +79,11 @@ impl Linear {
             });
         }
         let wt = w.t();
-        let y = ops::matmul(x, &wt)?;
+        // computes in the weight's precision (see `conv::in_weight_dtype`)
+        let x = if x.dtype() == w.dtype() { x.clone() } else { x.as_dtype(w.dtype())? };
+        let y = ops::matmul(&x, &wt)?;
         Ok(match self.bias.value.as_ref() {
-            Some(b) => ops::add(&y, b)?,
+            Some(b) => super::mixed::add(&y, b)?,
             None => y,
         })
     }

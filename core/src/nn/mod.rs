@@ -8,6 +8,7 @@ pub mod custom_vjp;
 pub mod grad;
 pub mod init;
 pub mod layers;
+pub mod mixed;
 pub mod noise;
 pub mod torch_layout;
 pub mod weight_norm;

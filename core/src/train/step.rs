@@ -136,6 +136,7 @@ impl Trainer {
         let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
         let opt_d = registry::build_optimizer(&spec.optimizer_d.component("optimizer_d"), "optimizer_d", &ctx_d)?;
         check_precision(&spec, &*opt_g, &*opt_d)?;
+        check_f32_modules(&spec, &params::collect(&*gan.generator, ""))?;
         let owned = |ctx: &crate::components::OptimizerContext, all: &ParamMap| -> Result<ParamMap> {
             ctx.groups
                 .iter()
@@ -174,19 +175,33 @@ impl Trainer {
         self.push_params()
     }
 
+    /// The generator's compute parameters: the optimizer's compute copies,
+    /// except parameters of `trainer.f32_modules`, which use the f32 masters.
+    fn g_compute_params(&self) -> Result<ParamMap> {
+        let mut g = self.opt_g.compute_params(&self.g_master)?;
+        if self.spec.trainer.precision != Precision::F32 {
+            for (k, v) in g.iter_mut() {
+                if in_f32_module(&self.spec, k) {
+                    *v = self.g_master[k].clone();
+                }
+            }
+        }
+        Ok(g)
+    }
+
     /// Writes the optimizers' compute-precision copies of the masters into the
     /// models. Under bf16, generator parameters without a master that the
     /// model holds in f32 (fresh, or just loaded) are kept in
     /// [`Trainer::g_frozen`] and cast to bf16 in the model, so the whole
     /// generator computes in bf16.
     pub fn push_params(&mut self) -> Result<()> {
-        let g = self.opt_g.compute_params(&self.g_master)?;
+        let g = self.g_compute_params()?;
         params::assign(&mut *self.gan.generator, "", &g);
         let dtype = compute_dtype(self.spec.trainer.precision);
         if dtype != Dtype::Float32 {
             let mut cast = ParamMap::new();
             for (k, v) in params::collect(&*self.gan.generator, "") {
-                if v.dtype() == Dtype::Float32 && !self.g_master.contains_key(&k) {
+                if v.dtype() == Dtype::Float32 && !self.g_master.contains_key(&k) && !in_f32_module(&self.spec, &k) {
                     cast.insert(k.clone(), v.as_dtype(dtype)?);
                     self.g_frozen.insert(k, v);
                 }
@@ -252,7 +267,7 @@ impl Trainer {
         // 3. generator update through the updated discriminators
         let g_keys: Vec<String> = self.g_master.keys().cloned().collect();
         let g_inputs: Vec<Array> = {
-            let current = self.opt_g.compute_params(&self.g_master)?;
+            let current = self.g_compute_params()?;
             g_keys.iter().map(|k| current[k].clone()).collect()
         };
         let replay = RefCell::new(recording.replay());
@@ -517,4 +532,29 @@ fn check_precision(spec: &Spec, opt_g: &dyn Optimizer, opt_d: &dyn Optimizer) ->
         }
     }
     Ok(())
+}
+
+/// Every `trainer.f32_modules` entry names a generator submodule (a typo
+/// would silently leave it in bf16).
+fn check_f32_modules(spec: &Spec, g_params: &ParamMap) -> Result<()> {
+    for (i, m) in spec.trainer.f32_modules.iter().enumerate() {
+        if !g_params.keys().any(|k| in_f32_module_list(std::slice::from_ref(m), k)) {
+            let mut tops: Vec<&str> = g_params.keys().filter_map(|k| k.split('.').next()).collect();
+            tops.dedup();
+            return Err(Error::SpecValue {
+                field: format!("trainer.f32_modules[{i}]"),
+                message: format!("`{m}` is not a generator submodule; top-level ones: {}", tops.join(", ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether generator parameter `key` belongs to one of `trainer.f32_modules`.
+fn in_f32_module(spec: &Spec, key: &str) -> bool {
+    in_f32_module_list(&spec.trainer.f32_modules, key)
+}
+
+fn in_f32_module_list(modules: &[String], key: &str) -> bool {
+    modules.iter().any(|m| key.strip_prefix(m.as_str()).is_some_and(|rest| rest.starts_with('.')))
 }

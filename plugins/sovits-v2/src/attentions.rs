@@ -113,7 +113,7 @@ impl MultiHeadAttention {
             let keep = ops::gt(m, Array::from_f32(0.0))?;
             scores = ops::select(&keep, &scores, Array::from_f32(-1e4).as_dtype(scores.dtype())?)?;
         }
-        let p = ops::softmax_axis(&scores, -1, None)?;
+        let p = sovits_core::nn::mixed::softmax_last(&scores)?;
         let p = ctx.dropout(&p, self.p_dropout, what)?;
         let mut out = ops::matmul(&p, &v)?;
         if let Some((w, _, ev)) = rel {

@@ -61,9 +61,10 @@ pub fn mul(x: &Array, m: &Array) -> Result<Array> {
     Ok(ops::multiply(x, &m.as_dtype(x.dtype())?)?)
 }
 
-/// `x + y` (broadcasting).
+/// `x + y` (broadcasting); a half-precision broadcast runs in f32 so the
+/// broadcast operand's gradient is summed in f32 ([`sovits_core::nn::mixed`]).
 pub fn add(x: &Array, y: &Array) -> Result<Array> {
-    Ok(ops::add(x, y)?)
+    sovits_core::nn::mixed::add(x, y)
 }
 
 /// `max(x, slope * x)`, PyTorch `F.leaky_relu` for `slope < 1`.

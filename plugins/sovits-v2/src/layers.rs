@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::{ModuleParamMut, ModuleParamRef, ModuleParameters, Param};
 use mlx_rs::nested::{NestedHashMap, NestedValue};
-use mlx_rs::{Array, Dtype, fast, random};
+use mlx_rs::{Array, Dtype, random};
 use sovits_core::{Error, Result};
 
 /// Layer norm over the channel axis (`modules.LayerNorm`, eps 1e-5).
@@ -37,7 +37,7 @@ impl LayerNorm {
     /// # Shapes
     /// `[B, T, C]` -> `[B, T, C]`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        Ok(fast::layer_norm(x, &*self.gamma, &*self.beta, 1e-5)?)
+        sovits_core::nn::mixed::layer_norm(x, &self.gamma, &self.beta, 1e-5)
     }
 }
 

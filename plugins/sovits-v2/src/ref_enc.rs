@@ -135,7 +135,7 @@ impl MelStyleEncoder {
         let h = self.fc.fc.forward(&h)?;
         // temporal_avg_pool: padded frames zeroed, divided by the length, summed.
         let len = mask.sum_axis(1, true)?.as_dtype(h.dtype())?; // [B, 1, 1]
-        let pooled = ops::divide(&mul(&h, mask)?, &len)?.sum_axis(1, true)?;
+        let pooled = sovits_core::nn::mixed::sum_axis(&ops::divide(&mul(&h, mask)?, &len)?, 1, true)?;
         // the input's (compute) dtype
         Ok(pooled.as_dtype(x.dtype())?)
     }
@@ -160,7 +160,7 @@ impl StyleAttention {
         let scores = ops::divide(&scores, Array::from_f32((c as f32).sqrt()).as_dtype(dt)?)?;
         let key_ok = ops::gt(&mask.reshape(&[b, 1, 1, t])?, Array::from_f32(0.0))?;
         let scores = ops::select(&key_ok, &scores, Array::from_f32(f32::NEG_INFINITY).as_dtype(dt)?)?;
-        let attn = ops::softmax_axis(&scores, -1, None)?;
+        let attn = sovits_core::nn::mixed::softmax_last(&scores)?;
         let attn = ctx.dropout(&attn, p, "ref_enc.slf_attn.attention")?;
         let out = ops::matmul(&attn, &v)?.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;
         let out = self.fc.forward(&out)?;
