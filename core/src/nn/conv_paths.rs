@@ -192,9 +192,9 @@ fn im2col_conv(x: &Array, w: &Array, o: ConvOpts, custom_backward: bool) -> Resu
 /// `out[:, t, q] = xr[:, t + q]`, the im2col of a strided conv with whole-row
 /// taps.
 ///
-/// Its backward is an overlap-add written directly (one skewing pad and one
-/// sum over the `m` windows) instead of autodiff of the `m` slices, which
-/// materialises `m` zero-filled copies of the input and scatters into each;
+/// Its backward is an overlap-add written directly (`m` padded shifts of
+/// the cotangent's windows, summed) instead of autodiff of the `m` slices,
+/// which fills `m` zero tensors the input's size and scatters into each;
 /// DiscriminatorS's K41 stride-4 convs take `m = 11` windows.
 ///
 /// # Shapes
@@ -221,23 +221,25 @@ pub fn stacked_rows(xr: &Array, m: i32, tout: i32) -> Result<Array> {
     Ok(ops::stack(&rows, 2)?)
 }
 
-/// The adjoint of [`shifted_rows`]: `dx[:, t + q] += ct[:, t, q]`. Window `q`
-/// is shifted by `q` rows with the skew trick (pad each window's `tout` rows
-/// to `tout + m`, flatten, drop the last `m` rows, view as windows of
-/// `tout + m - 1` rows), then the windows are summed.
+/// The adjoint of [`shifted_rows`]: `dx[:, t + q] += ct[:, t, q]`, as `m`
+/// zero-padded shifts of the cotangent's windows summed. It reads the
+/// cotangent's windows where they lie (the matmul's backward hands it over
+/// as a transposed view), so nothing is reshaped or transposed first.
 ///
 /// # Shapes
 /// `ct` `[B, tout, m, s, C]` -> `x_shape` = `[B, rows, s, C]`.
 fn overlap_add_rows(ct: &Array, x_shape: &[i32], m: i32, tout: i32) -> Result<Array> {
-    let (b, rows, s, c) = (x_shape[0], x_shape[1], x_shape[2], x_shape[3]);
-    let sc = s * c;
-    let w = ct.reshape(&[b, tout, m, sc])?.transpose_axes(&[0, 2, 1, 3])?; // [b, m, tout, sc]
-    let w = ops::pad(&w, &[(0, 0), (0, 0), (0, m), (0, 0)], None, None)?; // [b, m, tout + m, sc]
-    let span = tout + m - 1;
-    let skewed = w.reshape(&[b, m * (tout + m), sc])?.try_index((.., 0..m * span, ..))?.reshape(&[b, m, span, sc])?;
-    let dx = super::mixed::sum_axis(&skewed, 1, false)?; // [b, span, sc]
-    let dx = if rows > span { ops::pad(&dx, &[(0, 0), (0, rows - span), (0, 0)], None, None)? } else { dx };
-    Ok(dx.reshape(&[b, rows, s, c])?)
+    let rows = x_shape[1];
+    let mut acc: Option<Array> = None;
+    for q in 0..m {
+        let window = ct.try_index((.., .., q, .., ..))?; // [B, tout, s, C]
+        let shifted = ops::pad(&window, &[(0, 0), (q, rows - tout - q), (0, 0), (0, 0)], None, None)?;
+        acc = Some(match acc {
+            None => shifted,
+            Some(a) => super::mixed::add(&a, &shifted)?,
+        });
+    }
+    acc.ok_or_else(|| crate::error::Error::Shape { what: "im2col windows".into(), expected: "m >= 1".into(), found: format!("m = {m}") })
 }
 
 /// conv_transpose1d as one matmul `x[B*T, Cin] @ W[Cin, K*Cout]` followed
