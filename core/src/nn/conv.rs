@@ -108,7 +108,7 @@ pub(crate) fn check_conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOp
 
 /// `x` in the weight's dtype: a conv computes in its weight's precision, so
 /// an f32 submodule (`trainer.f32_modules`) can follow a bf16 one and back.
-fn in_weight_dtype(x: &Array, w: &Array) -> Result<Array> {
+pub(crate) fn in_weight_dtype(x: &Array, w: &Array) -> Result<Array> {
     Ok(if x.dtype() == w.dtype() { x.clone() } else { x.as_dtype(w.dtype())? })
 }
 

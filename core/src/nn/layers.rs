@@ -79,9 +79,7 @@ impl Linear {
             });
         }
         let wt = w.t();
-        // computes in the weight's precision (see `conv::in_weight_dtype`)
-        let x = if x.dtype() == w.dtype() { x.clone() } else { x.as_dtype(w.dtype())? };
-        let y = ops::matmul(&x, &wt)?;
+        let y = ops::matmul(&super::conv::in_weight_dtype(x, w)?, &wt)?;
         Ok(match self.bias.value.as_ref() {
             Some(b) => super::mixed::add(&y, b)?,
             None => y,

@@ -13,6 +13,7 @@
 //! activation's dtype, the way PyTorch's autocast keeps reductions, norms and
 //! softmax in f32. For f32 inputs each is exactly the plain op.
 
+use mlx_rs::error::Exception;
 use mlx_rs::{Array, Dtype, fast, ops};
 
 use crate::error::Result;
@@ -30,20 +31,20 @@ fn f32_of(x: &Array) -> Result<Array> {
 /// and the shapes differ, the add runs in f32, so the gradient of the
 /// broadcast operand is summed in f32.
 pub fn add(x: &Array, y: &Array) -> Result<Array> {
-    if (is_half(x.dtype()) || is_half(y.dtype())) && x.shape() != y.shape() {
-        Ok(ops::add(&f32_of(x)?, &f32_of(y)?)?.as_dtype(x.dtype())?)
-    } else {
-        Ok(ops::add(x, y)?)
-    }
+    broadcast_op(x, y, |a, b| ops::add(a, b))
 }
 
 /// `x * y` with broadcasting, in `x`'s dtype; like [`add`], a half-precision
 /// broadcast runs in f32 so the broadcast operand's gradient sums in f32.
 pub fn multiply(x: &Array, y: &Array) -> Result<Array> {
+    broadcast_op(x, y, |a, b| ops::multiply(a, b))
+}
+
+fn broadcast_op(x: &Array, y: &Array, op: fn(&Array, &Array) -> std::result::Result<Array, Exception>) -> Result<Array> {
     if (is_half(x.dtype()) || is_half(y.dtype())) && x.shape() != y.shape() {
-        Ok(ops::multiply(&f32_of(x)?, &f32_of(y)?)?.as_dtype(x.dtype())?)
+        Ok(op(&f32_of(x)?, &f32_of(y)?)?.as_dtype(x.dtype())?)
     } else {
-        Ok(ops::multiply(x, y)?)
+        Ok(op(x, y)?)
     }
 }
 

@@ -181,7 +181,7 @@ impl Trainer {
         let mut g = self.opt_g.compute_params(&self.g_master)?;
         if self.spec.trainer.precision != Precision::F32 {
             for (k, v) in g.iter_mut() {
-                if in_f32_module(&self.spec, k) {
+                if in_f32_module(&self.spec.trainer.f32_modules, k) {
                     *v = self.g_master[k].clone();
                 }
             }
@@ -201,7 +201,7 @@ impl Trainer {
         if dtype != Dtype::Float32 {
             let mut cast = ParamMap::new();
             for (k, v) in params::collect(&*self.gan.generator, "") {
-                if v.dtype() == Dtype::Float32 && !self.g_master.contains_key(&k) && !in_f32_module(&self.spec, &k) {
+                if v.dtype() == Dtype::Float32 && !self.g_master.contains_key(&k) && !in_f32_module(&self.spec.trainer.f32_modules, &k) {
                     cast.insert(k.clone(), v.as_dtype(dtype)?);
                     self.g_frozen.insert(k, v);
                 }
@@ -538,7 +538,7 @@ fn check_precision(spec: &Spec, opt_g: &dyn Optimizer, opt_d: &dyn Optimizer) ->
 /// would silently leave it in bf16).
 fn check_f32_modules(spec: &Spec, g_params: &ParamMap) -> Result<()> {
     for (i, m) in spec.trainer.f32_modules.iter().enumerate() {
-        if !g_params.keys().any(|k| in_f32_module_list(std::slice::from_ref(m), k)) {
+        if !g_params.keys().any(|k| in_f32_module(std::slice::from_ref(m), k)) {
             let mut tops: Vec<&str> = g_params.keys().filter_map(|k| k.split('.').next()).collect();
             tops.dedup();
             return Err(Error::SpecValue {
@@ -551,10 +551,6 @@ fn check_f32_modules(spec: &Spec, g_params: &ParamMap) -> Result<()> {
 }
 
 /// Whether generator parameter `key` belongs to one of `trainer.f32_modules`.
-fn in_f32_module(spec: &Spec, key: &str) -> bool {
-    in_f32_module_list(&spec.trainer.f32_modules, key)
-}
-
-fn in_f32_module_list(modules: &[String], key: &str) -> bool {
+fn in_f32_module(modules: &[String], key: &str) -> bool {
     modules.iter().any(|m| key.strip_prefix(m.as_str()).is_some_and(|rest| rest.starts_with('.')))
 }
