@@ -17,7 +17,7 @@ mod step;
 
 pub use config::Config;
 pub use optimizer::AdamW;
-pub use step::{Moments, adamw_step};
+pub use step::{FusedUpdate, Moments, adamw_step};
 
 use sovits_core::components::{Optimizer, OptimizerContext};
 use sovits_core::registry::{Factory, Kind};

@@ -8,7 +8,7 @@ use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
 use sovits_core::{Error, Result};
 
 use crate::Config;
-use crate::step::{Moments, adamw_step};
+use crate::step::{FusedUpdate, Moments, adamw_step};
 
 /// torch-exact AdamW over named parameters.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct AdamW {
     pub(crate) keep_f32: bool,
     /// Registered name, for error messages.
     pub(crate) name: &'static str,
+    /// The compiled element-wise update shared by every parameter.
+    pub(crate) fused: FusedUpdate,
 }
 
 impl AdamW {
@@ -55,6 +57,7 @@ impl AdamW {
             updates: 0,
             keep_f32: false,
             name,
+            fused: FusedUpdate::default(),
         })
     }
 
@@ -106,7 +109,7 @@ impl Optimizer for AdamW {
                 Some(m) => m.clone(),
                 None => Moments::zeros(param.shape())?,
             };
-            let updated = adamw_step(param, grad, &mut moments, base * scale as f64, &self.config)?;
+            let updated = adamw_step(param, grad, &mut moments, base * scale as f64, &self.config, &mut self.fused)?;
             let dtype = param.dtype();
             let updated = if self.keep_f32 || dtype == Dtype::Float32 { updated } else { updated.as_dtype(dtype)? };
             params.insert(key.clone(), updated);
