@@ -192,8 +192,8 @@ impl Trainer {
     /// Writes the optimizers' compute-precision copies of the masters into the
     /// models. Under bf16, generator parameters without a master that the
     /// model holds in f32 (fresh, or just loaded) are kept in
-    /// [`Trainer::g_frozen`] and cast to bf16 in the model, so the whole
-    /// generator computes in bf16.
+    /// [`Trainer::g_frozen`] and cast to bf16 in the model, so the generator
+    /// computes in bf16 except the submodules of `trainer.f32_modules`.
     pub fn push_params(&mut self) -> Result<()> {
         let g = self.g_compute_params()?;
         params::assign(&mut *self.gan.generator, "", &g);
@@ -534,16 +534,23 @@ fn check_precision(spec: &Spec, opt_g: &dyn Optimizer, opt_d: &dyn Optimizer) ->
     Ok(())
 }
 
-/// Every `trainer.f32_modules` entry names a generator submodule (a typo
-/// would silently leave it in bf16).
+/// Under bf16, every `trainer.f32_modules` entry names a generator
+/// submodule (a typo would silently leave it in bf16). Under f32 the list is
+/// unused, so a generator without the default `dec` is fine.
 fn check_f32_modules(spec: &Spec, g_params: &ParamMap) -> Result<()> {
+    if spec.trainer.precision == Precision::F32 {
+        return Ok(());
+    }
     for (i, m) in spec.trainer.f32_modules.iter().enumerate() {
         if !g_params.keys().any(|k| in_f32_module(std::slice::from_ref(m), k)) {
             let mut tops: Vec<&str> = g_params.keys().filter_map(|k| k.split('.').next()).collect();
             tops.dedup();
             return Err(Error::SpecValue {
                 field: format!("trainer.f32_modules[{i}]"),
-                message: format!("`{m}` is not a generator submodule; top-level ones: {}", tops.join(", ")),
+                message: format!(
+                    "`{m}` is not a generator submodule; top-level ones: {} (an empty list computes everything in bf16)",
+                    tops.join(", ")
+                ),
             });
         }
     }
