@@ -236,7 +236,7 @@ fn overlap_add_rows(ct: &Array, x_shape: &[i32], m: i32, tout: i32) -> Result<Ar
         let shifted = ops::pad(&window, &[(0, 0), (q, rows - tout - q), (0, 0), (0, 0)], None, None)?;
         acc = Some(match acc {
             None => shifted,
-            Some(a) => super::mixed::add(&a, &shifted)?,
+            Some(a) => ops::add(&a, &shifted)?,
         });
     }
     acc.ok_or_else(|| crate::error::Error::Shape { what: "im2col windows".into(), expected: "m >= 1".into(), found: format!("m = {m}") })
