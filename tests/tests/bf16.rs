@@ -43,6 +43,14 @@ fn model_params(t: &Trainer) -> (ParamMap, ParamMap) {
     (g, d)
 }
 
+/// An f32 trainer and a bf16 one (`adamw-bf16`) on the tiny spec with the
+/// same `extra` overrides, so both start from the same seed and weights.
+fn trainer_pair(extra: &[&str]) -> (Trainer, Trainer) {
+    let t32 = Trainer::new(tiny_spec(extra)).expect("f32 trainer");
+    let t16 = Trainer::new(tiny_spec(&[extra, &BF16[..]].concat())).expect("bf16 trainer");
+    (t32, t16)
+}
+
 fn term(r: &StepReport, name: &str) -> f32 {
     r.terms.iter().find(|(k, _)| k == name).map(|(_, v)| *v).unwrap_or_else(|| panic!("no term `{name}` in {:?}", r.terms))
 }
@@ -64,8 +72,7 @@ fn off_dtype(map: &ParamMap, want: Dtype, only: Option<&ParamMap>) -> Vec<String
 fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = tone_batch(dir.path());
-    let mut t32 = Trainer::new(tiny_spec(&[])).expect("f32 trainer");
-    let mut t16 = Trainer::new(tiny_spec(&BF16)).expect("bf16 trainer");
+    let (mut t32, mut t16) = trainer_pair(&[]);
 
     // same spec seed: the same f32 masters
     for (k, m) in t32.g_master.iter().chain(&t32.d_master) {
@@ -120,8 +127,7 @@ fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
 fn bf16_step_one_losses_track_f32() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = tone_batch(dir.path());
-    let mut t32 = Trainer::new(tiny_spec(&[])).expect("f32 trainer");
-    let mut t16 = Trainer::new(tiny_spec(&BF16)).expect("bf16 trainer");
+    let (mut t32, mut t16) = trainer_pair(&[]);
     let r32 = t32.train_step(&batch).expect("f32 step");
     let r16 = t16.train_step(&batch).expect("bf16 step");
     // step-1 losses: 1% (bf16 keeps 8 mantissa bits, ~0.4% per rounding;
@@ -155,8 +161,7 @@ fn bf16_losses_track_f32() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batch = tone_batch(dir.path());
     let lr = ["optimizer_g.learning_rate=0.0005", "optimizer_d.learning_rate=0.0005"];
-    let mut t32 = Trainer::new(tiny_spec(&lr)).expect("f32 trainer");
-    let mut t16 = Trainer::new(tiny_spec(&[&lr[..], &BF16[..]].concat())).expect("bf16 trainer");
+    let (mut t32, mut t16) = trainer_pair(&lr);
     let r32 = t32.train_step(&batch).expect("f32 step");
     let r16 = t16.train_step(&batch).expect("bf16 step");
 

@@ -136,7 +136,7 @@ impl Trainer {
         let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
         let opt_d = registry::build_optimizer(&spec.optimizer_d.component("optimizer_d"), "optimizer_d", &ctx_d)?;
         check_precision(&spec, &*opt_g, &*opt_d)?;
-        check_f32_modules(&spec, &params::collect(&*gan.generator, ""))?;
+        check_f32_modules(&spec, &*gan.generator)?;
         let owned = |ctx: &crate::components::OptimizerContext, all: &ParamMap| -> Result<ParamMap> {
             ctx.groups
                 .iter()
@@ -537,10 +537,11 @@ fn check_precision(spec: &Spec, opt_g: &dyn Optimizer, opt_d: &dyn Optimizer) ->
 /// Under bf16, every `trainer.f32_modules` entry names a generator
 /// submodule (a typo would silently leave it in bf16). Under f32 the list is
 /// unused, so a generator without the default `dec` is fine.
-fn check_f32_modules(spec: &Spec, g_params: &ParamMap) -> Result<()> {
+fn check_f32_modules<G: mlx_rs::module::ModuleParameters + ?Sized>(spec: &Spec, generator: &G) -> Result<()> {
     if spec.trainer.precision == Precision::F32 {
         return Ok(());
     }
+    let g_params = params::collect(generator, "");
     for (i, m) in spec.trainer.f32_modules.iter().enumerate() {
         if !g_params.keys().any(|k| in_f32_module(std::slice::from_ref(m), k)) {
             let mut tops: Vec<&str> = g_params.keys().filter_map(|k| k.split('.').next()).collect();
