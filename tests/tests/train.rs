@@ -10,7 +10,7 @@ use sovits_core::Spec;
 use sovits_core::components::ParamMap;
 use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::registry;
-use sovits_core::train::run::{Observer, RunOptions, run};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, checkpoint, params};
 use sovits_tests::host;
 use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
@@ -38,7 +38,7 @@ impl Observer for Quiet {
 fn train(spec: Spec, data: &Path, out: &Path, steps: u64, resume: bool) -> Vec<StepReport> {
     let opts = RunOptions { data: data.to_path_buf(), out: out.to_path_buf(), resume, init_from: None, init_may_lack: Vec::new(), max_steps: Some(steps) };
     let mut obs = Quiet(Vec::new());
-    run(spec, &opts, &AtomicBool::new(false), &mut obs).expect("training run");
+    run(spec, &opts, RunHooks::new(&AtomicBool::new(false), &mut obs)).expect("training run");
     obs.0
 }
 
