@@ -8,7 +8,7 @@ use crate::gan::{Gan, assign_groups};
 use crate::nn::noise::SeededNoise;
 use crate::registry;
 use crate::spec::Spec;
-use crate::train::precision::{check_f32_modules, check_precision};
+use crate::train::precision::{check_f32_modules, check_precision, hold_frozen_in_compute_dtype, with_f32_modules};
 use crate::train::{params, schedule};
 
 /// The model, optimizers and all state that a checkpoint must restore.
@@ -116,8 +116,14 @@ impl Trainer {
     pub fn push_params(&mut self) -> Result<()> {
         let g = self.g_compute_params()?;
         params::assign(&mut *self.gan.generator, "", &g);
-        self.hold_frozen_in_compute_dtype()?;
+        hold_frozen_in_compute_dtype(&mut *self.gan.generator, &self.g_master, &mut self.g_frozen, &self.spec.trainer)?;
         self.push_d_params()
+    }
+
+    /// The generator's compute parameters: the optimizer's compute copies,
+    /// except parameters of `trainer.f32_modules`, which use the f32 masters.
+    pub(crate) fn g_compute_params(&self) -> Result<ParamMap> {
+        Ok(with_f32_modules(self.opt_g.compute_params(&self.g_master)?, &self.g_master, &self.spec.trainer))
     }
 
     /// Writes the discriminator optimizer's compute copies of the masters
