@@ -6,7 +6,7 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::ModuleParameters as _;
 use mlx_rs::{Array, Dtype};
 use sovits_core::ParamMap;
-use sovits_core::nn::conv::ConvOpts;
+use sovits_core::nn::ConvOpts;
 use sovits_core::nn::torch_layout::{
     conv1d_weight_from_mlx, conv1d_weight_to_mlx, conv2d_weight_from_mlx, conv2d_weight_to_mlx,
     conv_transpose1d_weight_from_mlx, conv_transpose1d_weight_to_mlx,

@@ -4,6 +4,7 @@
 //! strict loading, gradient hygiene, and the noise source.
 
 pub mod conv;
+pub mod conv_opts;
 pub mod conv_paths;
 pub mod custom_vjp;
 mod delegate;
@@ -20,7 +21,8 @@ pub mod spectral_norm;
 pub mod torch_layout;
 pub mod weight_norm;
 
-pub use conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
+pub use conv::{conv_transpose1d, conv1d, conv2d};
+pub use conv_opts::{Conv2dOpts, ConvOpts};
 pub use grad::contiguous;
 pub use discriminator_stack::{LRELU_SLOPE, run_discriminator_stack};
 pub use layers::{Conv1d, Linear};
