@@ -29,5 +29,5 @@ pub use layers::{Conv1d, Linear};
 pub use norm_conv::{NormConv1d, NormConv2d};
 pub use signal::{reflect_pad, slice_segments};
 pub use spectral_norm::{SnConv1d, SnConv2d};
-pub use torch_layout::{LoadReport, flatten_params, load_strict, read_safetensors, write_safetensors};
+pub use torch_layout::{LoadReport, flatten_params, load_partial, load_strict, read_safetensors, write_safetensors};
 pub use weight_norm::{WnConv1d, WnConv2d, WnConvTranspose1d};

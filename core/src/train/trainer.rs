@@ -91,13 +91,13 @@ impl Trainer {
     /// unexpected or mis-shaped key is an error naming it. The f32 masters are
     /// set too, so the next step starts from these values.
     pub fn set_weights(&mut self, g: &ParamMap, d: &ParamMap) -> Result<()> {
-        crate::nn::load_strict(&mut *self.gan.generator, g, false)
+        crate::nn::load_strict(&mut *self.gan.generator, g)
             .map_err(|e| Error::Weights(format!("generator weights: {e}")))?;
         for i in 0..self.gan.discriminators.len() {
             let prefix = self.gan.discriminator_prefix(i);
             let part: ParamMap =
                 d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
-            crate::nn::load_strict(&mut *self.gan.discriminators[i].1, &part, false)
+            crate::nn::load_strict(&mut *self.gan.discriminators[i].1, &part)
                 .map_err(|e| Error::Weights(format!("discriminator weights (prefix `{prefix}`): {e}")))?;
         }
         for (which, src, master) in [("generator", g, &mut self.g_master), ("discriminator", d, &mut self.d_master)] {

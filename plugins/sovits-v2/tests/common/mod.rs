@@ -63,7 +63,7 @@ pub fn tiny_config() -> Config {
 pub fn tiny_model() -> SynthesizerTrn {
     let mut m = SynthesizerTrn::new(&tiny_config(), 32).unwrap();
     let w = read_safetensors(&path("tiny_G.safetensors")).unwrap();
-    load_strict(&mut m, &w, false).unwrap();
+    load_strict(&mut m, &w).unwrap();
     m.training = false;
     m
 }
