@@ -17,7 +17,7 @@ pub mod registry;
 pub mod spec;
 pub mod train;
 
-pub use batch::{Batch, InferInput, VITSTrainOutput};
+pub use batch::{Batch, InferInput, VitsTrainOutput};
 pub use components::{
     BuildContext, Discriminator, DiscriminatorOutput, Generator, Loss, LossContext, LossTerms,
     Optimizer, ParamGroup, ParamMap, SpectralFrontend,

@@ -87,10 +87,7 @@ fn generator_tensors(t: &Trainer) -> ParamMap {
 }
 
 fn discriminator_tensors(t: &Trainer) -> ParamMap {
-    let mut all = ParamMap::new();
-    for (i, (_, d)) in t.gan.discriminators.iter().enumerate() {
-        all.extend(params::collect(&**d, &t.gan.discriminator_prefix(i)));
-    }
+    let mut all = t.gan.discriminator_params();
     all.extend(t.d_master.iter().map(|(k, v)| (k.clone(), v.clone())));
     all
 }
@@ -203,11 +200,11 @@ pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Resu
     }
     if let Some(d_path) = d_path.filter(|p| p.is_file()) {
         let d = read_safetensors(&d_path)?;
-        for i in 0..t.gan.discriminators.len() {
-            let prefix = t.gan.discriminator_prefix(i);
+        for disc in &mut t.gan.discriminators {
+            let prefix = &disc.prefix;
             let part: ParamMap =
-                d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
-            load_strict(&mut *t.gan.discriminators[i].1, &part)
+                d.iter().filter_map(|(k, v)| k.strip_prefix(prefix.as_str()).map(|r| (r.to_string(), v.clone()))).collect();
+            load_strict(&mut *disc.model, &part)
                 .map_err(|e| Error::Weights(format!("{} (prefix `{prefix}`): {e}", d_path.display())))?;
         }
         for (k, v) in t.d_master.iter_mut() {
