@@ -10,7 +10,8 @@ mod common;
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
 use mlx_rs::Array;
 use sovits_core::nn::noise::RecordedNoise;
-use sovits_plugin_sovits_v2::common::{Ctx, sequence_mask};
+use sovits_plugin_sovits_v2::forward_ctx::Ctx;
+use sovits_plugin_sovits_v2::masking::sequence_mask;
 
 #[test]
 fn quantizer_decode_matches() {

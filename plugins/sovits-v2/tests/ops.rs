@@ -9,7 +9,7 @@ use mlx_rs::Array;
 use sovits_core::batch::InferInput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_plugin_sovits_v2::common::{interpolate_linear, interpolate_nearest};
+use sovits_plugin_sovits_v2::time_axis::{interpolate_linear, interpolate_nearest};
 
 fn values(a: &Array) -> Vec<f32> {
     a.as_slice::<f32>().to_vec()
