@@ -15,7 +15,7 @@ use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, checkpoint};
 use sovits_eval::report::{Column, to_markdown};
 use sovits_eval::{HeldOutEvaluator, Scorer, evaluate};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 fn tiny_spec() -> Spec {
     let sets: Vec<String> = [
