@@ -33,16 +33,8 @@ import time
 
 import numpy as np
 
-
-def setup_paths():
-    root = os.environ["GSV_ROOT"]
-    paths = [os.path.join(root, "GPT_SoVITS"), root]
-    shims = os.environ.get("GSV_SHIMS", "")
-    if os.path.isdir(shims):
-        paths.append(shims)
-    for p in reversed(paths):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gsv_path import setup_paths  # noqa: E402
 
 
 def model_kwargs(spec):

@@ -29,22 +29,13 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "scripts"))
+from gsv_path import setup_paths  # noqa: E402
+
 TINY = os.path.join(HERE, "..", "sovits_v2")
 SEED = 2323
 SEGMENT_FRAMES = 8
 THREADS = 1
-
-
-def setup_paths():
-    root = os.environ["GSV_ROOT"]
-    paths = [os.path.join(root, "GPT_SoVITS"), root]
-    shims = os.environ.get("GSV_SHIMS", "")
-    if os.path.isdir(shims):
-        paths.append(shims)
-    for p in reversed(paths):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    return root
 
 
 def tiny_inputs(torch):
