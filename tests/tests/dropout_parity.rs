@@ -43,8 +43,8 @@ use sovits_core::nn::noise::{NoiseSource, RecordedNoise, SeededNoise};
 use sovits_core::nn::{load_strict, read_safetensors};
 use sovits_core::registry;
 use sovits_core::train::params;
-use sovits_tests::dropout_replay::{MaskReplay, unpack_calls};
-use sovits_tests::host;
+use sovits_test_support::dropout_replay::{MaskReplay, unpack_calls};
+use sovits_test_support::values as host;
 
 /// Allowed multiple of the reference's float32-vs-float64 gap.
 const K: f64 = 16.0;
@@ -192,7 +192,7 @@ fn run(s: &Spec, g: Box<dyn Generator>, noise: &mut dyn NoiseSource, c_mel: f32,
 
 fn max_abs_diff(a: &Array, b: &Array) -> f64 {
     assert_eq!(a.shape(), b.shape(), "shape");
-    sovits_tests::max_abs_diff(&host(a), &host(b)) as f64
+    sovits_test_support::max_abs_diff(&host(a), &host(b)) as f64
 }
 
 /// Sum, abs-sum, max-abs and first 8 of a gradient, in f64.
