@@ -7,6 +7,7 @@ pub mod conv_paths;
 pub mod custom_vjp;
 pub mod grad;
 pub mod init;
+pub mod lanes;
 pub mod layers;
 pub mod mixed;
 pub mod noise;
