@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_child;
+mod bench_reference;
 mod check;
 mod compare_plot;
 mod compare_runs;

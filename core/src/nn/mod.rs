@@ -11,6 +11,7 @@ mod delegate;
 pub mod discriminator_stack;
 pub mod grad;
 pub mod init;
+pub mod lanes;
 pub mod plain_layers;
 pub mod mixed;
 pub mod noise;

@@ -57,6 +57,7 @@ impl Trainer {
         // parameter initialisation draws from MLX's global PRNG: seed it so a
         // spec builds the same initial model every time
         mlx_rs::random::seed(spec.trainer.seed)?;
+        crate::nn::lanes::configure(spec.trainer.cpu_streams);
         let gan = Gan::build(&spec)?;
         let g_all = params::collect_trainable(&*gan.generator, "");
         let ctx_g = assign_groups(
