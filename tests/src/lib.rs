@@ -4,6 +4,7 @@
 
 use mlx_rs::Array;
 
+pub mod cli;
 pub mod data_fixtures;
 pub mod train_fixtures;
 
