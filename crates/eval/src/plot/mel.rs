@@ -75,6 +75,7 @@ fn draw_inner(path: &Path, fig: &MelFigure) -> std::result::Result<(), String> {
             .disable_mesh()
             .x_desc("time (s)")
             .y_desc("mel bin")
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FONT, 13))
             .draw()
             .map_err(|x| e(&x))?;
