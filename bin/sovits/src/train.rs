@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sovits_core::Spec;
 use sovits_core::train::StepReport;
-use sovits_core::train::run::{Observer, RunOptions, run_ranked};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
@@ -114,7 +114,8 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every);
     let observer: &mut dyn Observer = if root && !std::io::stderr().is_terminal() { &mut lines } else { &mut progress };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
-    let summary = run_ranked(spec, &opts, &stop, observer, Some(&mut evaluator), group).context("training")?;
+    let hooks = RunHooks::new(&stop, observer).with_evaluator(&mut evaluator).with_group(group);
+    let summary = run(spec, &opts, hooks).context("training")?;
     if !root {
         return Ok(());
     }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sovits_core::data::npy;
 use sovits_core::{Spec, registry};
-use sovits_tests::cli::{run_err, run_ok, s, text};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::cli::{run_err, run_ok, s, text};
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 const EXE: &str = env!("CARGO_BIN_EXE_sovits");
 

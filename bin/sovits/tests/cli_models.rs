@@ -14,9 +14,9 @@ use sovits_core::data::npy;
 use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::train::checkpoint;
 use sovits_core::{Spec, registry};
-use sovits_tests::cli::{png_size, read_wav, rms, run_ok, s, text};
-use sovits_tests::host;
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::cli::{png_size, read_wav, rms, run_ok, s, text};
+use sovits_test_support::values as host;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 const EXE: &str = env!("CARGO_BIN_EXE_sovits");
 

@@ -15,7 +15,7 @@ use crate::held_out::{SamplesOut, evaluate};
 use crate::plot::curves;
 use crate::scores::Scorer;
 
-/// [`Evaluator`] for `sovits_core::train::run::run_with`.
+/// [`Evaluator`] for `sovits_core::train::run::run` (`RunHooks::with_evaluator`).
 pub struct HeldOutEvaluator {
     scorer: Scorer,
     seed: u64,

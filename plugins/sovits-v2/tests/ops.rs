@@ -1,15 +1,14 @@
 //! The time-axis helpers against values PyTorch gives for the same calls:
 //! `F.interpolate(torch.arange(4.).view(1,1,4), size=6, mode="linear")` =
 //! [0, 0.5, 1.1667, 1.8333, 2.5, 3] and `mode="nearest"` picks [0,0,1,2,2,3];
-//! `commons.slice_segments`; and `infer` with `speed != 1` (int(T/speed)+1 frames).
+//! and `infer` with `speed != 1` (int(T/speed)+1 frames).
 
 mod common;
 
 use mlx_rs::Array;
-use sovits_core::batch::InferInput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_plugin_sovits_v2::common::{interpolate_linear, interpolate_nearest, slice_segments};
+use sovits_plugin_sovits_v2::time_axis::{interpolate_linear, interpolate_nearest};
 
 fn values(a: &Array) -> Vec<f32> {
     a.as_slice::<f32>().to_vec()
@@ -27,24 +26,11 @@ fn interpolation_matches_torch() {
 }
 
 #[test]
-fn slice_segments_picks_each_items_window() {
-    let x = Array::from_iter(0..24, &[2, 6, 2]).as_dtype(mlx_rs::Dtype::Float32).unwrap();
-    let s = slice_segments(&x, &Array::from_slice(&[1, 3], &[2]), 2).unwrap();
-    assert_eq!(values(&s), vec![2.0, 3.0, 4.0, 5.0, 18.0, 19.0, 20.0, 21.0]);
-}
-
-#[test]
 fn infer_with_speed_changes_the_length() {
     let mut m = common::tiny_model();
-    let input = InferInput {
-        semantic: common::i32_npy("decode.in.codes").reshape(&[1, 25]).unwrap(),
-        text: common::i32_npy("decode.in.text"),
-        text_lengths: Array::from_slice(&[18], &[1]),
-        refer: common::cl("decode.in.refer"),
-        refer_lengths: Array::from_slice(&[40], &[1]),
-        noise_scale: 0.5,
-        speed: 1.5,
-    };
+    let input = common::decode_input(0.5, 1.5);
+    // codes are at half the frame rate: 2 frames per code, then int(T / speed) + 1 frames
+    let frames = 2 * input.semantic.shape()[1];
     let o = m.infer(&input, &mut SeededNoise::new(1).unwrap()).unwrap();
-    assert_eq!(o.shape(), &[1, (50.0f32 / 1.5) as i32 * 640 + 640]);
+    assert_eq!(o.shape(), &[1, ((frames as f32 / 1.5) as i32 + 1) * common::hop()]);
 }
