@@ -4,7 +4,8 @@
 # small CPU demo model (configs/demo.json) from scratch within a time budget,
 # scoring the held-out sentences before the first step and at the end.
 #
-#   SOVITS_DEMO_MINUTES   training budget in minutes (default 7)
+#   SOVITS_DEMO_MINUTES   training budget in minutes (default: what is left of 10
+#                         minutes after the build, less the final evaluation)
 #   SOVITS_DEMO_DIR       data cache (default ~/.cache/sovits/demo)
 #   SOVITS_DEMO_RUN       run directory (default runs/demo)
 set -euo pipefail
@@ -38,9 +39,14 @@ $SOVITS --spec $SPEC train --data "$DEMO/prepared" --out "$RUN" --steps 0 >/dev/
 mkdir -p "$RUN/start"
 cp "$RUN"/checkpoints/step-00000000/* "$RUN/start/"
 echo "[demo] held-out scores before the first step:"
+EVAL_START=$(date +%s)
 $SOVITS --spec $SPEC eval --ckpt "$RUN/start" --data "$DEMO/prepared" --samples "$RUN/samples-start" --out "$RUN/eval-start.json"
+EVAL_S=$(( $(date +%s) - EVAL_START ))
 
-MINUTES=${SOVITS_DEMO_MINUTES:-7}
+# 10 minutes in all: what is left, less the final evaluation (two checkpoints)
+# and a last step plus its checkpoint; at least one minute
+LEFT=$(( 600 - ($(date +%s) - START) - 2 * EVAL_S - 45 ))
+MINUTES=${SOVITS_DEMO_MINUTES:-$(awk -v s="$LEFT" 'BEGIN { m = s / 60; if (m < 1) m = 1; printf "%.1f", m }')}
 echo "[demo] training for at most $MINUTES minutes (progress every trainer.log_every steps)"
 $SOVITS --spec $SPEC train --data "$DEMO/prepared" --out "$RUN" --resume --minutes "$MINUTES"
 LAST=$(ls -d "$RUN"/checkpoints/step-* | sort | tail -1)
