@@ -12,7 +12,7 @@ use sovits_core::nn::torch_layout::{load_strict, read_safetensors};
 use sovits_core::train::checkpoint;
 use sovits_core::{Spec, registry};
 use sovits_eval::report::{Column, to_json, to_markdown};
-use sovits_eval::{Scorer, evaluate};
+use sovits_eval::{SamplesOut, Scorer, evaluate};
 
 /// Arguments of `eval`.
 #[derive(Debug, clap::Args)]
@@ -55,7 +55,9 @@ pub fn run_eval(spec: &Spec, args: &EvalArgs) -> Result<()> {
         let frontend = registry::build_frontend(&ck_spec.frontend, "frontend", &ck_spec.build_context())?;
         let scorer = Scorer::new(frontend)?;
         let samples = args.samples.as_ref().map(|d| d.join(format!("ckpt-{i}")));
-        let evaluation = evaluate(&mut *generator, &scorer, &ds, &items, ck_spec.trainer.seed, samples.as_deref())
+        let step = checkpoint::read_meta(ckpt).ok().map(|m| m.step);
+        let out = samples.as_deref().map(|dir| SamplesOut { dir, step });
+        let evaluation = evaluate(&mut *generator, &scorer, &ds, &items, ck_spec.trainer.seed, out)
             .with_context(|| format!("evaluating {}", ckpt.display()))?;
         columns.push(Column { label: ckpt.display().to_string(), evaluation });
     }

@@ -12,6 +12,7 @@ mod infer;
 mod interop_cmd;
 mod launch;
 mod plugins;
+mod progress_line;
 mod smoke;
 mod sweep;
 mod train;
