@@ -10,6 +10,7 @@ pub mod init;
 pub mod layers;
 pub mod mixed;
 pub mod noise;
+pub mod safetensors_file;
 pub mod torch_layout;
 pub mod weight_norm;
 

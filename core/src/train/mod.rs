@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod noise_replay;
 pub mod params;
 pub mod phase_clock;
+pub mod recovery;
 pub mod run;
 pub mod schedule;
 pub mod step;

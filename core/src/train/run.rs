@@ -131,16 +131,24 @@ pub fn run_ranked(
         trainer.grad_reduce = Some(crate::distributed::average_grads(g.clone()));
     }
     let mut cursor = Cursor::default();
+    if root {
+        for p in crate::train::recovery::clean_stale(out) {
+            obs.message(&format!("removed {} (left by a writer that is gone)", p.display()));
+        }
+    }
     if opts.resume {
-        let dir = checkpoint::latest(out).ok_or_else(|| Error::Data {
-            path: out.join("checkpoints"),
-            message: "--resume given but no checkpoint found".into(),
-        })?;
-        let meta = checkpoint::resume(&mut trainer, &dir)?;
-        cursor = serde_json::from_value(meta.data_cursor.clone()).map_err(|e| Error::Data {
-            path: dir.join("meta.json"),
-            message: format!("bad data_cursor: {e}"),
-        })?;
+        let resumed = crate::train::recovery::resume_latest(&mut trainer, out)?;
+        for (skipped, why) in &resumed.skipped {
+            obs.message(&format!("skipping checkpoint {}: {why}", skipped.display()));
+        }
+        let (dir, meta) = (resumed.dir, resumed.meta);
+        cursor = resumed.cursor;
+        if root {
+            let dropped = crate::train::recovery::truncate_metrics(&out.join("metrics.jsonl"), meta.step)?;
+            if dropped > 0 {
+                obs.message(&format!("metrics.jsonl: dropped {dropped} record(s) after step {} (logged again now)", meta.step));
+            }
+        }
         let saved_world = meta.data_cursor.get("world").and_then(serde_json::Value::as_u64).unwrap_or(1) as usize;
         if saved_world != world {
             obs.message(&format!(
