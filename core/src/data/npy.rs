@@ -75,9 +75,33 @@ fn classify(dtype: &DType) -> Elem {
     }
 }
 
+impl Elem {
+    /// Bytes per element (1 for [`Elem::Other`], a lower bound).
+    fn size(self) -> u64 {
+        match self {
+            Elem::F16 => 2,
+            Elem::F32 | Elem::I32 => 4,
+            Elem::F64 | Elem::I64 => 8,
+            Elem::Other => 1,
+        }
+    }
+}
+
+/// Opens `path` and checks that its header's shape fits in the file, so no
+/// read ever reserves more memory than the file's real size.
 fn open(path: &Path) -> Result<NpyFile<BufReader<File>>> {
     let file = File::open(path).map_err(|e| data_err(path, format!("cannot open: {e}")))?;
-    NpyFile::new(BufReader::new(file)).map_err(|e| data_err(path, format!("not a valid .npy file: {e}")))
+    let len = file.metadata().map_err(|e| data_err(path, format!("cannot stat: {e}")))?.len();
+    let npy = NpyFile::new(BufReader::new(file)).map_err(|e| data_err(path, format!("not a valid .npy file: {e}")))?;
+    let es = classify(&npy.dtype()).size();
+    let need = npy.shape().iter().try_fold(es, |a, &d| a.checked_mul(d));
+    if need.is_none_or(|n| n > len) {
+        return Err(data_err(
+            path,
+            format!("shape {:?}: needs more data than the file's {len} bytes (truncated file or damaged header)", npy.shape()),
+        ));
+    }
+    Ok(npy)
 }
 
 fn info_of(npy: &NpyFile<BufReader<File>>) -> NpyInfo {
