@@ -5,6 +5,7 @@
 use mlx_rs::Array;
 
 pub mod data_fixtures;
+pub mod fuzz_targets;
 pub mod train_fixtures;
 
 /// Evaluates `a` (made contiguous, as f32) and copies it to a host vector.

@@ -75,8 +75,8 @@ pub fn resume_latest(t: &mut Trainer, run: &Path) -> Result<Resumed> {
     })
 }
 
-/// Rewrites `metrics.jsonl` without the records after `step` (which the
-/// resumed run logs again) and without torn lines; returns how many lines
+/// Rewrites `metrics.jsonl` without the records after `step` (which a run
+/// starting at `step`, resumed or fresh, logs again) and without torn lines; returns how many lines
 /// it dropped. A missing file is left missing.
 pub fn truncate_metrics(path: &Path, step: u64) -> Result<usize> {
     let text = match std::fs::read_to_string(path) {

@@ -143,12 +143,6 @@ pub fn run_ranked(
         }
         let (dir, meta) = (resumed.dir, resumed.meta);
         cursor = resumed.cursor;
-        if root {
-            let dropped = crate::train::recovery::truncate_metrics(&out.join("metrics.jsonl"), meta.step)?;
-            if dropped > 0 {
-                obs.message(&format!("metrics.jsonl: dropped {dropped} record(s) after step {} (logged again now)", meta.step));
-            }
-        }
         let saved_world = meta.data_cursor.get("world").and_then(serde_json::Value::as_u64).unwrap_or(1) as usize;
         if saved_world != world {
             obs.message(&format!(
@@ -163,6 +157,10 @@ pub fn run_ranked(
         obs.message(&format!("initialised weights from {}", src.display()));
     }
     if root {
+        let dropped = crate::train::recovery::truncate_metrics(&out.join("metrics.jsonl"), trainer.step)?;
+        if dropped > 0 {
+            obs.message(&format!("metrics.jsonl: dropped {dropped} record(s) after step {} (logged again now)", trainer.step));
+        }
         std::fs::write(out.join("spec.json"), trainer.spec.to_json())
             .map_err(|e| Error::Data { path: out.join("spec.json"), message: e.to_string() })?;
     }
