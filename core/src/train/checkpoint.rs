@@ -19,7 +19,7 @@ use crate::nn::safetensors_file;
 use crate::nn::torch_layout::{load_strict, read_safetensors};
 use crate::spec::Spec;
 use crate::train::params;
-use crate::train::step::Trainer;
+use crate::train::trainer::Trainer;
 
 /// Version of the checkpoint layout written by this build.
 pub const FORMAT_VERSION: u32 = 1;

@@ -11,7 +11,7 @@ use crate::data::dataset::Dataset;
 use crate::durable::{self, FileOps};
 use crate::error::{Error, Result};
 use crate::train::checkpoint;
-use crate::train::step::Trainer;
+use crate::train::trainer::Trainer;
 
 /// Scores a trainer's generator on held-out items.
 pub trait Evaluator {

@@ -9,7 +9,7 @@ use crate::data::sampler::Cursor;
 use crate::durable;
 use crate::error::{Error, Result};
 use crate::train::checkpoint::{self, CheckpointMeta};
-use crate::train::step::Trainer;
+use crate::train::trainer::Trainer;
 
 /// The checkpoint a run resumed from.
 #[derive(Debug, Clone)]
