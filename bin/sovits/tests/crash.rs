@@ -229,5 +229,5 @@ fn a_full_disk_stops_the_run_naming_the_file_and_keeps_the_last_checkpoint() {
     let leftovers: Vec<_> = std::fs::read_dir(out.join("checkpoints")).expect("ls").flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     let (status, log) = finish(train(&data, &out, 2, true, &[]).spawn().expect("spawn"));
-    assert!(status.success(), "resume after the full disk: {log}");
+    assert!(status.success() && log.contains("resumed from") && log.contains("step-00000001"), "resume after the full disk: {log}");
 }
