@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use sovits_core::data::sampler::SplitMix64 as Rng;
 use sovits_tests::fuzz_targets::{TARGETS, Target, workspace};
 
 /// Mutations per seed file.
@@ -21,21 +22,6 @@ fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
 fn call(t: &Target, what: &str, bytes: &[u8]) {
     let r = std::panic::catch_unwind(|| (t.run)(bytes));
     assert!(r.is_ok(), "target `{}` panicked on {what}", t.name);
-}
-
-/// SplitMix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// One mutation of `seed`; headers sit in the first bytes, so positions
@@ -93,7 +79,7 @@ fn every_seed_corpus_file_and_saved_crash_is_an_error_or_ok_never_a_panic() {
 #[test]
 fn fixed_seed_mutations_are_errors_or_ok_never_panics() {
     let root = workspace();
-    let mut rng = Rng(0x00f0_0019);
+    let mut rng = Rng::new(0x00f0_0019);
     for t in &TARGETS {
         let mut errors = 0;
         for s in t.seeds {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sovits_core::data::sampler::SplitMix64;
 use sovits_core::train::checkpoint;
 use sovits_core::{Spec, registry};
 use sovits_tests::train_fixtures::write_tone_corpus;
@@ -86,21 +87,6 @@ fn checkpoints_complete(out: &Path) -> Option<u64> {
     dirs.last().map(|d| checkpoint::read_meta(d).expect("meta").step)
 }
 
-/// SplitMix64, the seeded source of kill points.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const PHASES: [&str; 9] = [
     "mid-write:G.safetensors",
     "written:G.safetensors",
@@ -119,7 +105,7 @@ fn kills_at_seeded_points_always_leave_a_resumable_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = corpus(dir.path());
     let out = dir.path().join("run");
-    let mut rng = Rng(0x5eed_0019);
+    let mut rng = SplitMix64::new(0x5eed_0019); // the seeded source of kill points
     let (mut made, mut survived) = (0, 0);
     while made < kills {
         let resume = checkpoints_complete(&out).is_some();
@@ -128,7 +114,7 @@ fn kills_at_seeded_points_always_leave_a_resumable_run() {
         // alternate: a timed kill while stepping, then one at a seeded write phase
         let hook = made % 2 == 1;
         if hook {
-            let phase = PHASES[rng.below(PHASES.len() as u64) as usize];
+            let phase = PHASES[rng.below(PHASES.len())];
             cmd.env(sovits_core::durable::CRASH_ENV, format!("{phase}#{}", 1 + rng.below(2)));
         }
         let mut child = cmd.spawn().expect("spawn sovits");
@@ -140,7 +126,7 @@ fn kills_at_seeded_points_always_leave_a_resumable_run() {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(rng.below(1500)));
+            std::thread::sleep(Duration::from_millis(rng.below(1500) as u64));
             let _ = child.kill();
         } else {
             let deadline = Instant::now() + Duration::from_secs(180);

@@ -29,22 +29,25 @@ fn target() -> Option<&'static Target> {
     .as_ref()
 }
 
-/// True when the process would stop at `phase` now (does not count it).
-pub(crate) fn armed(phase: &str) -> bool {
-    target().is_some_and(|t| t.phase == phase && t.seen.load(Ordering::SeqCst) + 1 == t.nth)
+/// Counts reaching `phase`; true when this is the occurrence the hook names.
+pub(crate) fn reached(phase: &str) -> bool {
+    target().is_some_and(|t| t.phase == phase && t.seen.fetch_add(1, Ordering::SeqCst) + 1 == t.nth)
 }
 
-/// Marks reaching `phase`; kills the process when the hook names it.
-pub fn crash_point(phase: &str) {
-    let Some(t) = target() else { return };
-    if t.phase != phase || t.seen.fetch_add(1, Ordering::SeqCst) + 1 != t.nth {
-        return;
-    }
+/// Kills the process (SIGKILL on Unix, abort elsewhere), naming the phase.
+pub(crate) fn die(phase: &str) -> ! {
     eprintln!("{CRASH_ENV}: stopping at {phase}");
     #[cfg(unix)]
     // SAFETY: kill(2) on our own pid with a constant signal has no memory effects.
     unsafe {
         libc::kill(libc::getpid(), libc::SIGKILL);
     }
-    std::process::abort();
+    std::process::abort()
+}
+
+/// Marks reaching `phase`; kills the process when the hook names it.
+pub fn crash_point(phase: &str) {
+    if reached(phase) {
+        die(phase);
+    }
 }

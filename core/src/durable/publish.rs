@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::crash::{armed, crash_point};
+use super::crash::{crash_point, die, reached};
 use super::ops::FileOps;
 use crate::error::{Error, Result};
 
@@ -37,9 +37,10 @@ impl Staging<'_> {
     /// Writes `name` inside the staging directory and fsyncs it.
     pub fn file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);
-        if armed(&format!("mid-write:{name}")) {
+        let mid = format!("mid-write:{name}");
+        if reached(&mid) {
             let _ = self.ops.write(&path, &bytes[..bytes.len() / 2]);
-            crash_point(&format!("mid-write:{name}"));
+            die(&mid);
         }
         self.ops.write(&path, bytes).map_err(io(&path, "write"))?;
         crash_point(&format!("written:{name}"));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::Dataset;
-use crate::durable::{self, FileOps};
+use crate::durable;
 use crate::error::{Error, Result};
 use crate::train::checkpoint;
 use crate::train::trainer::Trainer;
@@ -76,24 +76,11 @@ pub fn update_best(
     value: f64,
     previous: Option<&BestRecord>,
 ) -> Result<Option<BestRecord>> {
-    update_best_with(&durable::Real, trainer, run, cursor, metric, value, previous)
-}
-
-/// [`update_best`] through the given file operations (tests inject a full disk).
-pub fn update_best_with(
-    ops: &dyn FileOps,
-    trainer: &Trainer,
-    run: &Path,
-    cursor: serde_json::Value,
-    metric: &str,
-    value: f64,
-    previous: Option<&BestRecord>,
-) -> Result<Option<BestRecord>> {
     if !value.is_finite() || previous.is_some_and(|p| p.value <= value) {
         return Ok(None);
     }
     let record = BestRecord { metric: metric.to_string(), value, step: trainer.step };
     let text = serde_json::to_string_pretty(&record).map_err(|e| Error::Weights(e.to_string()))?;
-    checkpoint::save_to_with(ops, trainer, &best_dir(run), cursor, &[(BEST_FILE, text)])?;
+    checkpoint::save_to_with(&durable::Real, trainer, &best_dir(run), cursor, &[(BEST_FILE, text)])?;
     Ok(Some(record))
 }
