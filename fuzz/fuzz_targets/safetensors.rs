@@ -1,6 +1,10 @@
-//! Fuzzes `sovits_tests::fuzz_targets::safetensors` (the function the stable suite replays).
+//! Fuzzes `targets::safetensors` (the function the stable suite replays).
 #![no_main]
 
+#[allow(dead_code)]
+#[path = "../src/targets.rs"]
+mod targets;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = sovits_tests::fuzz_targets::safetensors(data);
+    let _ = targets::safetensors(data);
 });

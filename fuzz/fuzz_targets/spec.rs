@@ -1,6 +1,10 @@
-//! Fuzzes `sovits_tests::fuzz_targets::spec` (the function the stable suite replays).
+//! Fuzzes `targets::spec` (the function the stable suite replays).
 #![no_main]
 
+#[allow(dead_code)]
+#[path = "../src/targets.rs"]
+mod targets;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = sovits_tests::fuzz_targets::spec(data);
+    let _ = targets::spec(data);
 });

@@ -8,7 +8,9 @@
 use std::path::Path;
 
 use sovits_core::data::sampler::SplitMix64 as Rng;
-use sovits_tests::fuzz_targets::{TARGETS, Target, workspace};
+#[path = "../../fuzz/src/targets.rs"]
+mod targets;
+use targets::{TARGETS, Target, workspace};
 
 /// Mutations per seed file.
 const MUTATIONS: usize = 48;

@@ -9,7 +9,7 @@ use sovits_core::data::dataset::Dataset;
 use sovits_core::data::metadata::Metadata;
 use sovits_core::data::{Folder, npy, prepare};
 use sovits_core::registry;
-use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
+use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
 
 /// A mono PCM wav: `fmt` chunk fields as given, `samples` 16-bit zeros.
 fn wav(rate: u32, bits: u16, format: u16, samples: usize) -> Vec<u8> {

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use sovits_core::registry;
 use sovits_core::train::run::{Observer, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, recovery};
-use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
+use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
 
 #[derive(Default)]
 struct Messages(Vec<String>);

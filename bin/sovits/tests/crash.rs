@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use sovits_core::data::sampler::SplitMix64;
 use sovits_core::train::checkpoint;
 use sovits_core::{Spec, registry};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 /// The tiny generator with one narrow `mrd` resolution: small checkpoints,
 /// one written every step; no evaluation.
@@ -182,7 +182,7 @@ fn sigint_writes_a_checkpoint_that_resumes_bit_exactly() {
     let (a, b) = (g(&out), g(&straight));
     assert_eq!(a.len(), b.len());
     for (k, v) in &a {
-        assert_eq!(sovits_tests::host(v), sovits_tests::host(&b[k]), "`{k}` differs between resumed and straight runs");
+        assert_eq!(sovits_test_support::values(v), sovits_test_support::values(&b[k]), "`{k}` differs between resumed and straight runs");
     }
 }
 

@@ -2,7 +2,8 @@
 //! writes the input bytes to a file in a fresh temporary directory and calls
 //! the loader a user's file reaches. An `Err` is the expected answer to a bad
 //! file; a panic (or an abort) is the bug. `fuzz/fuzz_targets/*.rs` and the
-//! stable suite (`tests/tests/fuzz_replay.rs`) call these same functions.
+//! stable suite (`tests/tests/fuzz_replay.rs`) include this one file
+//! (`#[path]`), so both call these same functions.
 
 use std::path::{Path, PathBuf};
 
