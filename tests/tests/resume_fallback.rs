@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use sovits_core::registry;
-use sovits_core::train::run::{Observer, RunOptions, run};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, recovery};
 use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
 
@@ -26,7 +26,7 @@ const SETS: [&str; 2] = ["trainer.checkpoint_every=1", "trainer.keep_checkpoints
 fn train(data: &Path, out: &Path, steps: u64, resume: bool) -> sovits_core::Result<Vec<String>> {
     let opts = RunOptions { data: data.into(), out: out.into(), resume, init_from: None, init_may_lack: Vec::new(), max_steps: Some(steps) };
     let mut m = Messages::default();
-    run(tiny_spec(&SETS), &opts, &AtomicBool::new(false), &mut m)?;
+    run(tiny_spec(&SETS), &opts, RunHooks::new(&AtomicBool::new(false), &mut m))?;
     Ok(m.0)
 }
 
