@@ -8,6 +8,7 @@ pub mod batch;
 pub mod components;
 pub mod data;
 pub mod distributed;
+pub mod durable;
 pub mod error;
 pub mod gan;
 pub mod kind;

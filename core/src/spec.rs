@@ -394,7 +394,16 @@ impl Spec {
     }
 }
 
+/// Largest spec file read (specs are a few KB; `extends` may name any path,
+/// e.g. a device that never ends).
+const MAX_SPEC_BYTES: u64 = 16 << 20;
+
 fn read_json(path: &Path) -> Result<Value> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::SpecIo { path: path.to_path_buf(), source })?;
+    if !meta.is_file() || meta.len() > MAX_SPEC_BYTES {
+        let message = format!("expected a JSON file of at most {MAX_SPEC_BYTES} bytes, found {}", if meta.is_file() { format!("{} bytes", meta.len()) } else { "no regular file".into() });
+        return Err(Error::SpecInvalid { path: path.to_path_buf(), message });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| Error::SpecIo { path: path.to_path_buf(), source })?;
     serde_json::from_str(&text).map_err(|e| Error::SpecInvalid { path: path.to_path_buf(), message: e.to_string() })
 }

@@ -63,7 +63,12 @@ impl Observer for Progress {
     }
 
     fn message(&mut self, text: &str) {
-        self.bar.println(text);
+        // a hidden bar (stderr not a terminal) drops println: keep the line
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
     }
 }
 

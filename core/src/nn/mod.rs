@@ -16,6 +16,7 @@ pub mod plain_layers;
 pub mod mixed;
 pub mod noise;
 pub mod norm_conv;
+pub mod safetensors_file;
 pub mod scale_discriminator;
 pub mod signal;
 pub mod spectral_norm;

@@ -6,7 +6,6 @@
 //! project, so checkpoints, fixtures and optimizer state map 1:1; only the
 //! conv functions call the `*_to_mlx` conversions, right before MLX's ops.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use mlx_rs::Array;
@@ -14,6 +13,7 @@ use mlx_rs::module::ModuleParameters;
 
 use crate::components::ParamMap;
 use crate::error::{Error, Result};
+use crate::nn::safetensors_file;
 
 /// Conv1d weight, torch `[Cout, Cin/g, K]` -> MLX `[Cout, K, Cin/g]`.
 pub fn conv1d_weight_to_mlx(w: &Array) -> Result<Array> {
@@ -46,33 +46,18 @@ pub fn conv_transpose1d_weight_from_mlx(w: &Array) -> Result<Array> {
 }
 
 /// Reads every tensor of a safetensors file, keeping each stored dtype
-/// (f16, bf16, f32, integers). Errors name the file.
+/// (f16, bf16, f32, integers), after checking the file with the
+/// `safetensors` crate (MLX's loader aborts on some malformed files). Errors
+/// name the file.
 pub fn read_safetensors(path: &Path) -> Result<ParamMap> {
-    let loaded: HashMap<String, Array> = Array::load_safetensors(path)
-        .map_err(|e| Error::Weights(format!("cannot read {}: {e}", path.display())))?;
-    Ok(loaded.into_iter().collect())
+    safetensors_file::read(path)
 }
 
-/// Writes `tensors` as a safetensors file atomically: a temporary file in the
-/// same directory, renamed over `path`, so a crash never leaves half a file.
+/// Writes `tensors` as a safetensors file durably and atomically: a
+/// temporary file in the same directory, fsynced, renamed over `path`, the
+/// directory fsynced, so a crash never leaves half a file.
 pub fn write_safetensors(path: &Path, tensors: &ParamMap) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Weights(format!("cannot write {}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp.safetensors", name.to_string_lossy(), std::process::id()));
-    for a in tensors.values() {
-        a.eval()?;
-    }
-    Array::save_safetensors(tensors.iter().map(|(k, v)| (k.as_str(), v)), None, &tmp)
-        .map_err(|e| Error::Weights(format!("cannot write {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Weights(format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
-    })
+    safetensors_file::write(path, tensors)
 }
 
 /// What [`load_partial`] did: keys assigned, keys left at their initial

@@ -11,6 +11,7 @@ pub mod noise_replay;
 pub mod params;
 pub mod phase_clock;
 pub mod precision;
+pub mod recovery;
 pub mod run;
 pub mod schedule;
 mod side_grad;
