@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 /// One component entry: a registered name, its params, and (losses only) a weight.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

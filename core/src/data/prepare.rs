@@ -189,7 +189,7 @@ pub fn run_with(opts: &PrepareOptions, frontend: &dyn SpectralFrontend, mut quan
     let n_mels = frontend.n_mels();
     for (stem, text) in transcripts(&opts.transcripts)? {
         let (x, rate, wav) = read_audio(&opts.audio_dir, &stem)?;
-        let x = resample(&x, rate, sr);
+        let x = resample(&x, rate, sr).map_err(|m| data_err(&wav, format!("cannot resample from {rate} Hz to {sr} Hz: {m}")))?;
         let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         if peak > 2.2 {
             summary.dropped.push((stem, format!("max|x| = {peak:.3} > 2.2")));

@@ -5,7 +5,7 @@
 
 use mlx_rs::{Array, Dtype, ops, stop_gradient};
 use mlx_rs::macros::ModuleParameters;
-use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
+use sovits_core::batch::{Batch, InferInput, VitsTrainOutput};
 use sovits_core::components::{Generator, ParamGroup};
 use sovits_core::nn::lanes;
 use sovits_core::{Error, Result};
@@ -160,7 +160,7 @@ fn shape_check(what: &str, a: &Array, want: &[i32]) -> Result<()> {
 }
 
 impl Generator for SynthesizerTrn {
-    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VITSTrainOutput> {
+    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VitsTrainOutput> {
         let spec = &batch.spec;
         expect_channels(spec, self.config.spec_channels, "batch.spec")?;
         let (b, t) = (spec.shape()[0], spec.shape()[1]);
@@ -191,7 +191,7 @@ impl Generator for SynthesizerTrn {
         let z_slice = slice_segments(&post.z, &ids_slice, self.segment_frames)?;
         let o = self.dec.forward(&z_slice, Some(&ge))?;
         let s = o.shape()[1];
-        Ok(VITSTrainOutput {
+        Ok(VitsTrainOutput {
             y_hat: o.reshape(&[b, s])?,
             ids_slice,
             z_mask: post.mask,
