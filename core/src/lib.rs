@@ -9,6 +9,7 @@ pub mod components;
 pub mod data;
 pub mod distributed;
 pub mod error;
+pub mod export_spec;
 pub mod gan;
 pub mod nn;
 pub mod registry;

@@ -239,6 +239,8 @@ pub struct Spec {
     pub trainer: TrainerSpec,
     /// Dataset settings.
     pub data: DataSpec,
+    /// GPT-SoVITS weight files written while training.
+    pub export: crate::export_spec::ExportSpec,
 }
 
 impl Default for Spec {
@@ -266,6 +268,7 @@ impl Default for Spec {
             schedule: ScheduleSpec::default(),
             trainer: TrainerSpec::default(),
             data: DataSpec::default(),
+            export: Default::default(),
         }
     }
 }

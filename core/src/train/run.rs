@@ -41,6 +41,8 @@ pub trait Observer {
     fn step(&mut self, report: &StepReport, items: &[String], steps_per_second: f64);
     /// A line worth showing (checkpoint written, data skipped, ...).
     fn message(&mut self, text: &str);
+    /// A checkpoint directory was written (e.g. to export it as well).
+    fn checkpoint_saved(&mut self, _dir: &Path) {}
 }
 
 /// How the run ended.
@@ -175,6 +177,7 @@ pub fn run_ranked(
         }
         let dir = checkpoint::save(t, out, cursor, spec.trainer.keep_checkpoints)?;
         obs.message(&format!("checkpoint {}", dir.display()));
+        obs.checkpoint_saved(&dir);
         Ok(dir)
     };
     let started = Instant::now();
