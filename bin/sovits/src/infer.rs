@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use mlx_rs::Array;
 use sovits_core::data::dataset::Dataset;
+use sovits_core::data::layout::Folder;
+use sovits_core::data::npy;
 use sovits_core::nn::noise::SeededNoise;
 use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::{InferInput, Spec, registry};
@@ -45,10 +47,15 @@ fn index_of(ds: &Dataset, id: &str) -> Result<usize> {
 /// Runs `infer`.
 pub fn run_infer(spec: &Spec, args: &InferArgs) -> Result<()> {
     let ds = Dataset::open(&args.data, &spec.data, spec.trainer.segment_size, true)?;
-    let item = ds.read(index_of(&ds, &args.item)?)?;
+    let item_index = index_of(&ds, &args.item)?;
+    let item = ds.read(item_index)?;
     let refer = ds.read(index_of(&ds, args.refer.as_deref().unwrap_or(&args.item))?)?;
-    let Some(semantic) = item.semantic.clone() else {
-        bail!("item `{}` has SSL features but no semantic ids; inference needs semantic ids", args.item);
+    // a dataset with ssl/ trains on the features; inference speaks its semantic_ids/ when present
+    let sem_file = Folder::SemanticIds.file(ds.dir(), &ds.items()[item_index].stem);
+    let semantic = match item.semantic.clone() {
+        Some(s) => s,
+        None if sem_file.is_file() => npy::read_i32(&sem_file)?.1,
+        None => bail!("item `{}` has SSL features but no semantic ids ({} is missing); inference needs semantic ids", args.item, sem_file.display()),
     };
     let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
     let weights = if args.ckpt.extension().is_some_and(|e| e == "pth") {

@@ -5,6 +5,7 @@ mod bench_child;
 mod check;
 mod data_cmd;
 mod eval_cmd;
+mod gpt_sovits_prepare;
 mod infer;
 mod interop_cmd;
 mod launch;

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod export;
 pub mod export_d;
+pub mod experiment;
 pub mod hparams;
 pub mod import;
 pub mod inference;
