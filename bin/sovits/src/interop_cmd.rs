@@ -82,7 +82,7 @@ fn hps_for(ckpt: &Path, out: &Path, name: Option<&str>) -> Result<(serde_json::V
         pretrained_s2g: source("init_from"),
         pretrained_s2d: source("init_d_from"),
         save_every_weights: spec.export.gpt_sovits_weights,
-        save_every_epoch: 1,
+        save_every_epoch: spec.trainer.checkpoint_every_epochs.max(1) as i64,
     };
     Ok(sovits_interop::s2_config(&spec, &strings)?)
 }

@@ -200,7 +200,11 @@ pub fn run_ranked(
         }
         let Some(loaded) = next else { break };
         let epoch = loaded.cursor.epoch;
+        let epochs_done = epoch > trainer.epoch;
         trainer.epoch = epoch;
+        if root && epochs_done && crate::train::epoch_saves::due(&spec.trainer, epoch, trainer.step, summary.checkpoint.as_deref()) {
+            summary.checkpoint = Some(save(&trainer, cursor, obs)?);
+        }
         let batch = loaded.batch.to_batch()?;
         let t0 = Instant::now();
         let report = trainer.train_step(&batch)?;
