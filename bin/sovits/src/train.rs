@@ -71,7 +71,7 @@ impl Observer for Progress {
             Ok(path) => format!("GPT-SoVITS weights {}", path.display()),
             Err(e) => format!("WARNING: writing the GPT-SoVITS weights of {} failed: {e:#}", dir.display()),
         };
-        self.bar.println(line);
+        if self.bar.is_hidden() { eprintln!("{line}") } else { self.bar.println(line) }
     }
 }
 
@@ -108,8 +108,9 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
         Some(src) if !args.resume => {
             let plan = sovits_interop::prepare_init(src, args.init_d_from.as_deref(), &args.out)
                 .with_context(|| format!("preparing the initial weights from {}", src.display()))?;
+            // before the bar draws; plain stderr so a redirected log keeps it too
             for note in &plan.notes {
-                bar.println(note);
+                eprintln!("{note}");
             }
             (Some(plan.source), plan.g_may_lack)
         }
