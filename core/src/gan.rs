@@ -79,17 +79,13 @@ impl Gan {
     /// spec has one discriminator (keys then match GPT-SoVITS s2D files),
     /// otherwise `<name>.` (or `<name>#<index>.` when a name repeats).
     pub fn discriminator_prefix(&self, index: usize) -> String {
-        discriminator_prefix(&self.discriminators.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), index)
+        if self.discriminators.len() == 1 {
+            return String::new();
+        }
+        let name = &self.discriminators[index].0;
+        let repeats = self.discriminators.iter().filter(|(n, _)| n == name).count() > 1;
+        if repeats { format!("{name}#{index}.") } else { format!("{name}.") }
     }
-}
-
-/// See [`Gan::discriminator_prefix`].
-pub fn discriminator_prefix(names: &[&str], index: usize) -> String {
-    if names.len() == 1 {
-        return String::new();
-    }
-    let name = names[index];
-    if names.iter().filter(|n| **n == name).count() > 1 { format!("{name}#{index}.") } else { format!("{name}.") }
 }
 
 /// Total number of elements over a module's parameters.

@@ -10,7 +10,7 @@ use sovits_core::batch::Batch;
 use sovits_core::components::ParamMap;
 use sovits_core::registry;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_core::train::step::compute_batch;
+use sovits_core::train::precision::compute_batch;
 use sovits_core::train::{StepReport, Trainer, params};
 use sovits_tests::host;
 use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};

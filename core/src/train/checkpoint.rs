@@ -15,7 +15,7 @@ use crate::nn::noise::SeededNoise;
 use crate::nn::torch_layout::{load_strict, read_safetensors, write_safetensors};
 use crate::spec::Spec;
 use crate::train::params;
-use crate::train::step::Trainer;
+use crate::train::trainer::Trainer;
 
 /// Version of the checkpoint layout written by this build.
 pub const FORMAT_VERSION: u32 = 1;

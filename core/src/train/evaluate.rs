@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::train::checkpoint;
-use crate::train::step::Trainer;
+use crate::train::trainer::Trainer;
 
 /// Scores a trainer's generator on held-out items.
 pub trait Evaluator {

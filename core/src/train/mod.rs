@@ -5,14 +5,17 @@ pub mod audio_slice;
 pub mod checkpoint;
 pub mod epoch_saves;
 pub mod evaluate;
-
+pub mod loss_sum;
 pub mod metrics;
 pub mod noise_replay;
 pub mod params;
 pub mod phase_clock;
+pub mod precision;
 pub mod run;
 pub mod schedule;
+mod side_grad;
 pub mod step;
+pub mod trainer;
 
-
-pub use step::{StepReport, Trainer};
+pub use step::StepReport;
+pub use trainer::Trainer;

@@ -14,7 +14,8 @@ use crate::spec::Spec;
 use crate::train::checkpoint;
 use crate::train::evaluate::{self, Evaluator};
 use crate::train::metrics::MetricsLog;
-use crate::train::step::{StepReport, Trainer};
+use crate::train::step::StepReport;
+use crate::train::trainer::Trainer;
 
 /// What `sovits train` was asked to do.
 #[derive(Debug, Clone)]
