@@ -15,7 +15,7 @@ use serde_json::{Value as Json, json};
 use sovits_core::components::ParamMap;
 use sovits_core::nn::flatten_params;
 use sovits_core::train::checkpoint::load_weights;
-use sovits_core::train::step::Trainer;
+use sovits_core::train::Trainer;
 use sovits_core::Spec;
 use sovits_interop::export_d::{AdamwGroup, export_pretrained, export_training_checkpoint};
 use sovits_interop::pickle_read::{self, Value};
@@ -139,6 +139,9 @@ fn init_d_from_loads_a_full_d_bit_exactly_in_both_layouts() -> anyhow::Result<()
             assert!(bits(&loaded[k])? == bits(v)?, "{layout}: {k} differs from the closed-form weights");
             assert!(bits(&t2.d_master[k])? == bits(v)?, "{layout}: master copy of {k} differs");
         }
+        // 2 x 187 MB per layout: free the disk before the next one
+        std::fs::remove_file(&d_pth)?;
+        std::fs::remove_dir_all(&run)?;
     }
     Ok(())
 }
