@@ -13,11 +13,10 @@ use serde_json::Value as Json;
 use sovits_core::data::dataset::Dataset;
 use sovits_core::data::layout::Folder;
 use sovits_core::data::npy;
-use sovits_core::train::StepReport;
-use sovits_core::train::run::{Observer, RunOptions, run};
+use sovits_core::train::run::{RunOptions, run};
 use sovits_core::{SpectralFrontend, registry};
 use sovits_interop::experiment::import_experiment;
-use sovits_tests::train_fixtures::tiny_spec;
+use sovits_tests::train_fixtures::{Quiet, tiny_spec};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/gpt_sovits_exp")
@@ -25,16 +24,6 @@ fn fixture() -> PathBuf {
 
 fn frontend(spec: &sovits_core::Spec) -> anyhow::Result<Box<dyn SpectralFrontend>> {
     Ok(registry::build_frontend(&spec.frontend, &spec.frontend.at, &spec.build_context())?)
-}
-
-struct Quiet(Vec<StepReport>);
-
-impl Observer for Quiet {
-    fn start(&mut self, _: u64, _: Option<u64>) {}
-    fn step(&mut self, r: &StepReport, _: &[String], _: f64) {
-        self.0.push(r.clone());
-    }
-    fn message(&mut self, _: &str) {}
 }
 
 #[test]
