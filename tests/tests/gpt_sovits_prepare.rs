@@ -118,7 +118,7 @@ fn a_broken_experiment_folder_gives_a_per_item_report() -> anyhow::Result<()> {
     let text = r.to_string();
     let has = |item: &str, needle: &str| r.problems.iter().any(|p| p.item.as_deref() == Some(item) && p.to_string().contains(needle));
     assert!(has("a.wav", "a.wav: file"), "{text}");
-    assert!(has("b.wav", "2-name2text.txt: line 2: phone") && has("b.wav", "`QQ`"), "{text}");
+    assert!(has("b.wav", "2-name2text.txt: line 2 (b.wav): phone") && has("b.wav", "`QQ`"), "{text}");
     assert!(has("c.wav", "expected a tensor"), "{text}");
     assert!(has("e.wav", "16000 Hz") && has("e.wav", "6-name2semantic.tsv"), "{text}");
     Ok(())

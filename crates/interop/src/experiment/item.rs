@@ -35,7 +35,7 @@ pub fn phone_ids(phones: &[String], file: &Path, line: usize, p: &mut Problems) 
     for ph in phones {
         match symbol_id(ph).filter(|&i| i < N_SYMBOLS) {
             Some(i) => ids.push(i),
-            None => p.push(file, &format!("line {line}: phone"), "a symbol of the GPT-SoVITS v2 table (core/src/data/symbols_v2.txt)", format!("`{ph}`")),
+            None => p.push(file, &format!("line {line} ({}): phone", p.item), "a symbol of the GPT-SoVITS v2 table (core/src/data/symbols_v2.txt)", format!("`{ph}`")),
         }
     }
     (ids.len() == phones.len()).then_some(ids)
