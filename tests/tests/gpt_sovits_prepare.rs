@@ -13,10 +13,10 @@ use serde_json::Value as Json;
 use sovits_core::data::dataset::Dataset;
 use sovits_core::data::layout::Folder;
 use sovits_core::data::npy;
-use sovits_core::train::run::{RunOptions, run};
+use sovits_core::train::run::{RunHooks, RunOptions, run};
 use sovits_core::{SpectralFrontend, registry};
 use sovits_interop::experiment::import_experiment;
-use sovits_tests::train_fixtures::{Quiet, tiny_spec};
+use sovits_test_support::train_fixtures::{Quiet, tiny_spec};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/gpt_sovits_exp")
@@ -67,7 +67,7 @@ fn prepare_from_gpt_sovits_passes_data_check_and_trains_one_step() -> anyhow::Re
     assert!(report.is_ok(), "{report}");
     let opts = RunOptions { data: ds, out: dir.path().join("run"), resume: false, init_from: None, init_may_lack: Vec::new(), max_steps: Some(1) };
     let mut obs = Quiet(Vec::new());
-    let summary = run(spec, &opts, &AtomicBool::new(false), &mut obs)?;
+    let summary = run(spec, &opts, RunHooks::new(&AtomicBool::new(false), &mut obs))?;
     assert_eq!(summary.steps, 1);
     let r = &obs.0[0];
     assert!(r.g_total.is_finite() && r.d_total.is_finite() && r.skipped.is_none(), "{r:?}");

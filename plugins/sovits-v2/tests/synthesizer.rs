@@ -9,23 +9,9 @@ mod common;
 
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
 use mlx_rs::{Array, Dtype, ops};
-use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
+use sovits_core::batch::VITSTrainOutput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::RecordedNoise;
-
-fn batch(with_ssl: bool) -> Batch {
-    let codes = i32_npy("ssl_quant.out.codes"); // [1, B, 30]
-    Batch {
-        ssl: with_ssl.then(|| cl("ssl_quant.in.ssl")),
-        semantic: (!with_ssl).then(|| codes.reshape(&[2, 30]).unwrap()),
-        spec: cl("ref_enc.in.spec"),
-        spec_lengths: i32_npy("forward.in.y_lengths"),
-        text: i32_npy("forward.in.text"),
-        text_lengths: i32_npy("forward.in.text_lengths"),
-        audio: Array::zeros::<f32>(&[2, 60 * 640]).unwrap(),
-        audio_lengths: Array::from_slice(&[60 * 640, 48 * 640], &[2]),
-    }
-}
 
 fn recorded() -> RecordedNoise {
     let mut noise = RecordedNoise::new();
@@ -80,7 +66,7 @@ fn forward_train_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     let mut noise = recorded();
-    let o = m.forward_train(&batch(true), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     assert!(noise.remaining().is_empty(), "unused draws: {:?}", noise.remaining());
     check_forward(&o, "forward");
 }
@@ -90,7 +76,7 @@ fn forward_train_from_semantic_ids_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     let mut noise = recorded();
-    let o = m.forward_train(&batch(false), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(false), &mut noise).unwrap();
     check_forward(&o, "forward(semantic)");
 }
 
@@ -99,19 +85,11 @@ fn decode_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     for (ns, out) in [(0.0f32, "decode.out.o_ns0"), (0.5, "decode.out.o_ns05")] {
-        let input = InferInput {
-            semantic: i32_npy("decode.in.codes").reshape(&[1, 25]).unwrap(),
-            text: i32_npy("decode.in.text"),
-            text_lengths: Array::from_slice(&[18], &[1]),
-            refer: cl("decode.in.refer"),
-            refer_lengths: Array::from_slice(&[40], &[1]),
-            noise_scale: ns,
-            speed: 1.0,
-        };
+        let input = common::decode_input(ns, 1.0);
         let mut noise = RecordedNoise::new();
         noise.push("infer.noise", cl("decode.in.noise"));
         let o = m.infer(&input, &mut noise).unwrap();
-        let want = f32_npy(out).reshape(&[1, 32000]).unwrap();
+        let want = common::squeeze_first(f32_npy(out));
         assert_close(out, &o, &want, 1e-4, 0.0);
     }
 }
@@ -122,7 +100,7 @@ fn training_mode_draws_dropout_and_changes_the_output() {
     m.set_training(true);
     let fallback = sovits_core::nn::noise::SeededNoise::new(7).unwrap();
     let mut noise = recorded().with_fallback(fallback);
-    let o = m.forward_train(&batch(true), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     // Dropout moves the prior; the posterior (no dropout in enc_q/flow) is
     // unchanged except through ge (ref_enc dropout), so compare m_p.
     let d = common::max_abs(&o.m_p, &cl("enc_p.out.m_p"));
