@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 /// Result alias for core and the plugin traits.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

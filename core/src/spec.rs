@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 /// One component entry: a registered name, its params, and (losses only) a weight.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -176,6 +176,10 @@ pub struct TrainerSpec {
     /// Evaluation metric (lower is better) that picks the run's `best/`
     /// checkpoint, e.g. `eval/mel_l1` or `eval/infer/mcd_db`.
     pub best_metric: String,
+    /// MLX CPU streams the step spreads its independent parts over (one per
+    /// core is the aim; `nn::lanes`). 0 or 1 runs everything on one stream;
+    /// ignored on a GPU.
+    pub cpu_streams: usize,
 }
 
 impl Default for TrainerSpec {
@@ -197,6 +201,7 @@ impl Default for TrainerSpec {
             skip_bad_items: false,
             max_nonfinite_in_row: 10,
             best_metric: "eval/mel_l1".into(),
+            cpu_streams: 2,
         }
     }
 }

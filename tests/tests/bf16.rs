@@ -36,11 +36,7 @@ fn tone_batch(dir: &Path) -> Batch {
 
 fn model_params(t: &Trainer) -> (ParamMap, ParamMap) {
     let g = params::collect(&*t.gan.generator, "");
-    let mut d = ParamMap::new();
-    for (i, (_, disc)) in t.gan.discriminators.iter().enumerate() {
-        d.extend(params::collect(&**disc, &t.gan.discriminator_prefix(i)));
-    }
-    (g, d)
+    (g, t.gan.discriminator_params())
 }
 
 /// An f32 trainer and a bf16 one (`adamw-bf16`) on the tiny spec with the

@@ -51,7 +51,7 @@ pub fn run_eval(spec: &Spec, args: &EvalArgs) -> Result<()> {
         let ck_spec = if ckpt.join("spec.json").is_file() { checkpoint::read_spec(ckpt)? } else { spec.clone() };
         let mut generator = registry::build_generator(&ck_spec.generator, "generator", &ck_spec.build_context())?;
         let weights = read_safetensors(&ckpt.join("G.safetensors"))?;
-        load_strict(&mut *generator, &weights, false).with_context(|| format!("loading {}", ckpt.display()))?;
+        load_strict(&mut *generator, &weights).with_context(|| format!("loading {}", ckpt.display()))?;
         let frontend = registry::build_frontend(&ck_spec.frontend, "frontend", &ck_spec.build_context())?;
         let scorer = Scorer::new(frontend)?;
         let samples = args.samples.as_ref().map(|d| d.join(format!("ckpt-{i}")));

@@ -84,6 +84,10 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     }
     let group = crate::launch::rank_group()?;
     let root = group.as_ref().is_none_or(|g| g.is_root());
+    let bf16 = spec.trainer.precision == sovits_core::spec::Precision::Bf16;
+    if let (true, Some(w)) = (root, sovits_core::train::cpu_bf16::warning(bf16)) {
+        eprintln!("warning: {w}");
+    }
     let data = args
         .data
         .clone()

@@ -75,15 +75,15 @@ pub fn write_safetensors(path: &Path, tensors: &ParamMap) -> Result<()> {
     })
 }
 
-/// What [`load_strict`] did: keys assigned, and (for partial loads) keys
-/// left at their initial values or ignored.
+/// What [`load_partial`] did: keys assigned, keys left at their initial
+/// values, and tensors ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
     /// Parameters assigned from the tensors.
     pub loaded: Vec<String>,
-    /// Parameters of the module that had no tensor (empty for a strict load).
+    /// Parameters of the module that had no tensor (kept as they were).
     pub missing: Vec<String>,
-    /// Tensors that name no parameter (empty for a strict load).
+    /// Tensors that name no parameter (ignored).
     pub unexpected: Vec<String>,
 }
 
@@ -98,13 +98,24 @@ pub fn flatten_params<M: ModuleParameters + ?Sized>(module: &M) -> ParamMap {
 }
 
 /// Assigns `tensors` to `module`'s parameters by key, cast to each
-/// parameter's dtype.
+/// parameter's dtype; every parameter must have a tensor and every tensor a
+/// parameter of the same shape.
 ///
 /// Every missing, unexpected and mis-shaped key is reported (name, expected,
-/// found) in one [`Error::Weights`]; nothing is assigned on failure. With
-/// `partial`, missing and unexpected keys are allowed (listed in the report)
-/// and only shape mismatches fail.
-pub fn load_strict<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap, partial: bool) -> Result<LoadReport> {
+/// found) in one [`Error::Weights`]; nothing is assigned on failure.
+pub fn load_strict<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap) -> Result<()> {
+    load(module, tensors, false).map(|_| ())
+}
+
+/// [`load_strict`] allowing missing and unexpected keys, which the report
+/// lists (fine-tuning from a file that lacks a submodule); shape mismatches
+/// still fail, and nothing is assigned then.
+pub fn load_partial<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap) -> Result<LoadReport> {
+    load(module, tensors, true)
+}
+
+/// The body of [`load_strict`] (`partial` false) and [`load_partial`].
+fn load<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap, partial: bool) -> Result<LoadReport> {
     let mut report = LoadReport::default();
     let mut problems = Vec::new();
     {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::ParamMap;
 use crate::error::{Error, Result};
 use crate::nn::noise::SeededNoise;
-use crate::nn::torch_layout::{load_strict, read_safetensors, write_safetensors};
+use crate::nn::torch_layout::{load_partial, load_strict, read_safetensors, write_safetensors};
 use crate::spec::Spec;
 use crate::train::params;
 use crate::train::trainer::Trainer;
@@ -87,10 +87,7 @@ fn generator_tensors(t: &Trainer) -> ParamMap {
 }
 
 fn discriminator_tensors(t: &Trainer) -> ParamMap {
-    let mut all = ParamMap::new();
-    for (i, (_, d)) in t.gan.discriminators.iter().enumerate() {
-        all.extend(params::collect(&**d, &t.gan.discriminator_prefix(i)));
-    }
+    let mut all = t.gan.discriminator_params();
     all.extend(t.d_master.iter().map(|(k, v)| (k.clone(), v.clone())));
     all
 }
@@ -180,18 +177,21 @@ pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Resu
         (source.to_path_buf(), None)
     };
     let g = read_safetensors(&g_path)?;
-    let partial = !may_lack.is_empty();
-    let report = load_strict(&mut *t.gan.generator, &g, partial)
-        .map_err(|e| Error::Weights(format!("{}: {e}", g_path.display())))?;
-    let not_allowed: Vec<&String> =
-        report.missing.iter().filter(|k| !may_lack.iter().any(|p| k.starts_with(p.as_str()))).collect();
-    if !not_allowed.is_empty() || !report.unexpected.is_empty() {
-        return Err(Error::Weights(format!(
-            "{}: missing {:?}; unexpected {:?}",
-            g_path.display(),
-            not_allowed,
-            report.unexpected
-        )));
+    let in_file = |e| Error::Weights(format!("{}: {e}", g_path.display()));
+    if may_lack.is_empty() {
+        load_strict(&mut *t.gan.generator, &g).map_err(in_file)?;
+    } else {
+        let report = load_partial(&mut *t.gan.generator, &g).map_err(in_file)?;
+        let not_allowed: Vec<&String> =
+            report.missing.iter().filter(|k| !may_lack.iter().any(|p| k.starts_with(p.as_str()))).collect();
+        if !not_allowed.is_empty() || !report.unexpected.is_empty() {
+            return Err(Error::Weights(format!(
+                "{}: missing {:?}; unexpected {:?}",
+                g_path.display(),
+                not_allowed,
+                report.unexpected
+            )));
+        }
     }
     for (k, v) in t.g_master.iter_mut() {
         if let Some(loaded) = g.get(k) {
@@ -200,11 +200,11 @@ pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Resu
     }
     if let Some(d_path) = d_path.filter(|p| p.is_file()) {
         let d = read_safetensors(&d_path)?;
-        for i in 0..t.gan.discriminators.len() {
-            let prefix = t.gan.discriminator_prefix(i);
+        for disc in &mut t.gan.discriminators {
+            let prefix = &disc.prefix;
             let part: ParamMap =
-                d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
-            load_strict(&mut *t.gan.discriminators[i].1, &part, false)
+                d.iter().filter_map(|(k, v)| k.strip_prefix(prefix.as_str()).map(|r| (r.to_string(), v.clone()))).collect();
+            load_strict(&mut *disc.model, &part)
                 .map_err(|e| Error::Weights(format!("{} (prefix `{prefix}`): {e}", d_path.display())))?;
         }
         for (k, v) in t.d_master.iter_mut() {

@@ -9,7 +9,7 @@ mod common;
 
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
 use mlx_rs::{Array, Dtype, ops};
-use sovits_core::batch::VITSTrainOutput;
+use sovits_core::batch::VitsTrainOutput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::RecordedNoise;
 
@@ -21,7 +21,7 @@ fn recorded() -> RecordedNoise {
 }
 
 /// losses.kl_loss on the outputs.
-fn kl(o: &VITSTrainOutput) -> f32 {
+fn kl(o: &VitsTrainOutput) -> f32 {
     let d = ops::subtract(&o.z_p, &o.m_p).unwrap();
     let t = ops::add(
         ops::subtract(ops::subtract(&o.logs_p, &o.logs_q).unwrap(), Array::from_f32(0.5)).unwrap(),
@@ -36,7 +36,7 @@ fn kl(o: &VITSTrainOutput) -> f32 {
     ops::divide(&num, o.z_mask.sum(None).unwrap()).unwrap().item_cast::<f32>()
 }
 
-fn check_forward(o: &VITSTrainOutput, tag: &str) {
+fn check_forward(o: &VitsTrainOutput, tag: &str) {
     assert_exact(&format!("{tag}.ids_slice"), &o.ids_slice, &i32_npy("forward.out.ids_slice"));
     assert_eq!(o.ids_slice.dtype(), Dtype::Int32);
     assert_exact(&format!("{tag}.y_mask"), &o.z_mask, &cl("forward.out.y_mask"));

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod data_fixtures;
+pub mod dropout_replay;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;

@@ -118,7 +118,7 @@ pub fn decode_input(noise_scale: f32, speed: f32) -> InferInput {
 pub fn tiny_model() -> SynthesizerTrn {
     let mut m = SynthesizerTrn::new(&tiny_config(), 32).unwrap();
     let w = read_safetensors(&path("tiny_G.safetensors")).unwrap();
-    load_strict(&mut m, &w, false).unwrap();
+    load_strict(&mut m, &w).unwrap();
     m.training = false;
     m
 }
