@@ -99,7 +99,7 @@ fn bits(a: &Array) -> anyhow::Result<Vec<u32>> {
 #[test]
 fn init_d_from_loads_a_full_d_bit_exactly_in_both_layouts() -> anyhow::Result<()> {
     let mut t = trainer()?;
-    let closed = sovits_plugin_mpd::closed_form::closed_form_params(&*t.gan.discriminators[0].1)?;
+    let closed = sovits_plugin_mpd::closed_form::closed_form_params(&*t.gan.discriminators[0].model)?;
     let order = torch_order()?;
     assert_eq!(order.len(), closed.len(), "index.json lists every D parameter");
     // optimizer state as after one step on the sample's parameters (torch keeps none for the others)
@@ -127,13 +127,13 @@ fn init_d_from_loads_a_full_d_bit_exactly_in_both_layouts() -> anyhow::Result<()
         assert_eq!(ours_entries, want_entries, "{layout}: zip entries differ from the reference sample");
         // D zeroed first, so every value must come from the file
         let zeros: ParamMap = closed.iter().map(|(k, v)| (k.clone(), mlx_rs::ops::zeros_like(v).expect("zeros"))).collect();
-        sovits_core::nn::load_strict(&mut *t.gan.discriminators[0].1, &zeros, false)?;
+        sovits_core::nn::load_strict(&mut *t.gan.discriminators[0].model, &zeros)?;
         let t2 = &mut t;
         let run = dir.path().join(format!("run_{layout}"));
         let plan = prepare_init(&g_pth, Some(&d_pth), &run)?;
         assert!(plan.has_d, "{:?}", plan.notes);
         load_weights(t2, &plan.source, &plan.g_may_lack)?;
-        let loaded = flatten_params(&*t2.gan.discriminators[0].1);
+        let loaded = flatten_params(&*t2.gan.discriminators[0].model);
         assert_eq!(loaded.len(), closed.len());
         for (k, v) in &closed {
             assert!(bits(&loaded[k])? == bits(v)?, "{layout}: {k} differs from the closed-form weights");

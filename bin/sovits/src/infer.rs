@@ -58,17 +58,12 @@ pub fn run_infer(spec: &Spec, args: &InferArgs) -> Result<()> {
         None => bail!("item `{}` has SSL features but no semantic ids ({} is missing); inference needs semantic ids", args.item, sem_file.display()),
     };
     let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
-<<<<<<< HEAD
     let weights = if args.ckpt.extension().is_some_and(|e| e == "pth") {
         sovits_interop::import_pth(&args.ckpt).with_context(|| format!("reading {}", args.ckpt.display()))?.weights
     } else {
         read_safetensors(&args.ckpt.join("G.safetensors"))?
     };
     sovits_interop::load_inference_weights(&mut *generator, &weights).with_context(|| format!("loading {}", args.ckpt.display()))?;
-=======
-    let weights = read_safetensors(&args.ckpt.join("G.safetensors"))?;
-    load_strict(&mut *generator, &weights).with_context(|| format!("loading {}", args.ckpt.display()))?;
->>>>>>> main
     generator.set_training(false);
     let f = 1025;
     let refer_spec = Array::from_slice(&refer.spec, &[f, refer.frames as i32]).transpose_axes(&[1, 0])?.reshape(&[1, refer.frames as i32, f])?;

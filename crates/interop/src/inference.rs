@@ -4,7 +4,7 @@
 
 use mlx_rs::module::ModuleParameters;
 use sovits_core::components::ParamMap;
-use sovits_core::nn::torch_layout::{LoadReport, load_strict};
+use sovits_core::nn::torch_layout::{LoadReport, load_partial, load_strict};
 
 use crate::error::{InteropError, Result};
 
@@ -17,7 +17,8 @@ pub const NOT_USED_BY_INFERENCE: &str = "enc_q.";
 /// key may be unexpected. Weights that do hold `enc_q.*` load fully strictly.
 pub fn load_inference_weights<M: ModuleParameters + ?Sized>(generator: &mut M, weights: &ParamMap) -> Result<LoadReport> {
     if weights.keys().any(|k| k.starts_with(NOT_USED_BY_INFERENCE)) {
-        return Ok(load_strict(generator, weights, false)?);
+        load_strict(generator, weights)?;
+        return Ok(LoadReport { loaded: weights.keys().cloned().collect(), ..Default::default() });
     }
     let before = sovits_core::nn::flatten_params(generator);
     let missing: Vec<&String> = before.keys().filter(|k| !k.starts_with(NOT_USED_BY_INFERENCE) && !weights.contains_key(*k)).collect();
@@ -31,5 +32,5 @@ pub fn load_inference_weights<M: ModuleParameters + ?Sized>(generator: &mut M, w
             ),
         });
     }
-    Ok(load_strict(generator, weights, true)?)
+    Ok(load_partial(generator, weights)?)
 }
