@@ -143,7 +143,7 @@ fn replay(m: &Value) -> MaskReplay {
 fn tiny_generator(s: &Spec) -> Box<dyn Generator> {
     let mut g = registry::build_generator(&s.generator, "generator", &s.build_context()).expect("tiny generator");
     let w = read_safetensors(&golden("sovits_v2", "tiny_G.safetensors")).expect("tiny G");
-    load_strict(&mut *g, &w, false).expect("strict load of tiny_G");
+    load_strict(&mut *g, &w).expect("strict load of tiny_G");
     g
 }
 
