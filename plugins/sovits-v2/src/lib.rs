@@ -19,6 +19,7 @@ pub mod mrte;
 pub mod posterior;
 pub mod quantizer;
 pub mod ref_enc;
+pub mod sv;
 pub mod synthesizer;
 pub mod text_encoder;
 pub mod wn;

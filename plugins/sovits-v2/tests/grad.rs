@@ -26,6 +26,7 @@ fn batch() -> Batch {
         text_lengths: common::i32_npy("forward.in.text_lengths"),
         audio: Array::zeros::<f32>(&[2, 60 * 640]).unwrap(),
         audio_lengths: Array::from_slice(&[60 * 640, 48 * 640], &[2]),
+        sv: None,
     }
 }
 

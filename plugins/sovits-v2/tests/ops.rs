@@ -44,6 +44,7 @@ fn infer_with_speed_changes_the_length() {
         refer_lengths: Array::from_slice(&[40], &[1]),
         noise_scale: 0.5,
         speed: 1.5,
+        sv: None,
     };
     let o = m.infer(&input, &mut SeededNoise::new(1).unwrap()).unwrap();
     assert_eq!(o.shape(), &[1, (50.0f32 / 1.5) as i32 * 640 + 640]);

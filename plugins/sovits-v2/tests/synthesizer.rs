@@ -24,6 +24,7 @@ fn batch(with_ssl: bool) -> Batch {
         text_lengths: i32_npy("forward.in.text_lengths"),
         audio: Array::zeros::<f32>(&[2, 60 * 640]).unwrap(),
         audio_lengths: Array::from_slice(&[60 * 640, 48 * 640], &[2]),
+        sv: None,
     }
 }
 
@@ -107,6 +108,7 @@ fn decode_matches_reference() {
             refer_lengths: Array::from_slice(&[40], &[1]),
             noise_scale: ns,
             speed: 1.0,
+            sv: None,
         };
         let mut noise = RecordedNoise::new();
         noise.push("infer.noise", cl("decode.in.noise"));
