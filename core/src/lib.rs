@@ -11,6 +11,7 @@ pub mod distributed;
 pub mod error;
 pub mod gan;
 pub mod nn;
+pub mod register;
 pub mod registry;
 pub mod spec;
 pub mod train;
@@ -21,5 +22,7 @@ pub use components::{
     Optimizer, ParamGroup, ParamMap, SpectralFrontend,
 };
 pub use error::{Error, Result};
+/// Re-exported so that [`register!`] works in plugin crates without their own `inventory` dependency.
+pub use inventory;
 pub use registry::{Kind, Registration};
 pub use spec::Spec;

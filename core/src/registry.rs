@@ -1,5 +1,5 @@
 //! The name-keyed plugin registry. Plugin crates submit a [`Registration`]
-//! with `inventory::submit!`; the trainer looks components up by the names in
+//! with [`register!`](crate::register); the trainer looks components up by the names in
 //! the spec. Unknown names list the known ones and the closest match.
 
 use std::fmt;
@@ -117,6 +117,11 @@ pub fn registered(kind: Kind) -> Vec<&'static Registration> {
     regs
 }
 
+/// Appended to the known names of an unknown-name error: the usual cause of a
+/// missing plugin that exists is a crate not linked into the binary.
+const UNLINKED_HINT: &str =
+    " (a plugin crate is only registered when plugins/all depends on it and calls its link())";
+
 /// The registration of `kind` named `name`; `at` is the spec path used in errors.
 pub fn find(kind: Kind, name: &str, at: &str) -> Result<&'static Registration> {
     let regs = registered(kind);
@@ -137,7 +142,10 @@ pub fn find(kind: Kind, name: &str, at: &str) -> Result<&'static Registration> {
                 name: name.to_string(),
                 at: at.to_string(),
                 closest,
-                known: if names.is_empty() { "(none registered)".into() } else { names.join(", ") },
+                known: format!(
+                    "{}{UNLINKED_HINT}",
+                    if names.is_empty() { "(none registered)".to_string() } else { names.join(", ") }
+                ),
             })
         }
     }

@@ -17,6 +17,7 @@ fn configs_dir() -> PathBuf {
 fn link() {
     sovits_plugins::link_all();
     sovits_toy_plugin::link();
+    sovits_toy_disc::link();
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -19,6 +19,7 @@ use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
 fn corpus(dir: &Path, n: usize, frames: usize) -> PathBuf {
     sovits_plugins::link_all();
     sovits_toy_plugin::link();
+    sovits_toy_disc::link();
     let spec = tiny_spec(&[]);
     let frontend = registry::build_frontend(&spec.frontend, "frontend", &spec.build_context()).expect("frontend");
     let data = dir.join("data");

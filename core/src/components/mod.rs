@@ -4,9 +4,11 @@
 
 mod discriminator;
 mod frontend;
+pub mod gan_terms;
 mod generator;
 mod loss;
 mod optimizer;
+pub mod real_fake;
 
 use std::collections::BTreeMap;
 
@@ -14,9 +16,11 @@ use mlx_rs::Array;
 
 pub use discriminator::{Discriminator, DiscriminatorOutput};
 pub use frontend::SpectralFrontend;
+pub use gan_terms::{sum_discriminator_terms, sum_generator_terms};
 pub use generator::{Generator, ParamGroup};
 pub use loss::{Loss, LossContext, LossTerms, Side};
 pub use optimizer::{GroupAssignment, Optimizer, OptimizerContext};
+pub use real_fake::{forward_real_fake, unzip_outputs};
 
 /// Parameters or gradients keyed by their PyTorch state-dict name, in a fixed
 /// (sorted) order so that every pass over them is deterministic.

@@ -17,11 +17,13 @@ use super::init::{torch_bias, torch_uniform};
 use super::layers::check_groups;
 use crate::error::Result;
 
-/// `||v||` over every axis but 0, keeping dims (`[n, 1, ..]`).
+/// `||v||` over every axis but 0, keeping dims (`[n, 1, ..]`), in `v`'s dtype
+/// (torch's `norm_except_dim(v, 2, 0)`); a 1-d `v` gives `|v|`.
 pub fn norm_except_dim0(v: &Array) -> Result<Array> {
     let axes: Vec<i32> = (1..v.ndim() as i32).collect();
     let sq = ops::multiply(v, v)?;
-    Ok(ops::sqrt(&sq.sum_axes(&axes, true)?)?)
+    let sum = if axes.is_empty() { sq } else { sq.sum_axes(&axes, true)? };
+    Ok(ops::sqrt(&sum)?)
 }
 
 /// The folded weight `g * v / ||v||` in `v`'s (torch) layout.

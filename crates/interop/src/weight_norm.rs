@@ -13,13 +13,9 @@ use sovits_core::components::ParamMap;
 
 use crate::error::{InteropError, Result};
 
-/// `sqrt(sum(v^2))` over every axis but 0, kept as `[d0, 1, ...]` (in f32).
+/// `sqrt(sum(v^2))` over every axis but 0, kept as `[d0, 1, ...]`, in f32.
 fn norm_except_dim0(v: &Array) -> Result<Array> {
-    let v32 = v.as_dtype(Dtype::Float32)?;
-    let axes: Vec<i32> = (1..v.ndim() as i32).collect();
-    let sq = v32.square()?;
-    let s = if axes.is_empty() { sq } else { sq.sum_axes(&axes, true)? };
-    Ok(s.sqrt()?)
+    Ok(sovits_core::nn::weight_norm::norm_except_dim0(&v.as_dtype(Dtype::Float32)?)?)
 }
 
 /// Replaces every `<m>.weight_g` + `<m>.weight_v` pair by `<m>.weight`

@@ -5,12 +5,11 @@
 //! with fp16 autocast + GradScaler (`GPT_SoVITS/s2_train.py`); bf16 needs no
 //! loss scaling.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::Dtype;
 use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
-use sovits_core::registry::Factory;
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Registration, Result};
+use sovits_core::Result;
 use sovits_plugin_adamw::{AdamW, Config, parse_config};
 
 /// Registered name.
@@ -74,17 +73,4 @@ impl Optimizer for AdamWBf16 {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, ctx: &OptimizerContext) -> Result<Box<dyn Optimizer>> {
-    Ok(Box::new(AdamWBf16::new(parse_config(spec)?, ctx)?))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "torch-exact AdamW on f32 master weights, bf16 compute copies", default_config, Factory::Optimizer(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(optimizer, NAME, "torch-exact AdamW on f32 master weights, bf16 compute copies", Config, from_spec |spec, ctx| AdamWBf16::new(parse_config(spec)?, ctx));

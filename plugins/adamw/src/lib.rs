@@ -9,6 +9,7 @@
 //! parameter without a gradient gets no update, no decay and no state, and
 //! each parameter counts its own steps, as in torch.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod optimizer;
@@ -19,10 +20,9 @@ pub use config::Config;
 pub use optimizer::AdamW;
 pub use step::{FusedUpdate, Moments, adamw_step};
 
-use sovits_core::components::{Optimizer, OptimizerContext};
-use sovits_core::registry::{Factory, Kind};
+use sovits_core::registry::Kind;
 use sovits_core::spec::ComponentSpec;
-use sovits_core::{Registration, Result};
+use sovits_core::Result;
 
 /// Registered name.
 pub const NAME: &str = "adamw";
@@ -34,17 +34,4 @@ pub fn parse_config(spec: &ComponentSpec) -> Result<Config> {
     Ok(config)
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, ctx: &OptimizerContext) -> Result<Box<dyn Optimizer>> {
-    Ok(Box::new(AdamW::new(NAME, parse_config(spec)?, ctx)?))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "torch-exact AdamW (bias correction, decoupled decay, per-group lr), f32", default_config, Factory::Optimizer(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(optimizer, NAME, "torch-exact AdamW (bias correction, decoupled decay, per-group lr), f32", Config, from_spec |spec, ctx| AdamW::new(NAME, parse_config(spec)?, ctx));

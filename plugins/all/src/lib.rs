@@ -1,6 +1,7 @@
 //! Depends on every plugin crate so that their `inventory` registrations are
 //! linked into the binary; call [`link_all`] once before using the registry.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 /// Forces every plugin crate to be linked (an unreferenced crate's
 /// `inventory::submit!` would otherwise vanish at link time).

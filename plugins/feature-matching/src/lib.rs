@@ -5,13 +5,12 @@
 //! which returns `2 * sum`; this plugin returns the plain sum and the spec's
 //! weight 2 restores the reference value.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::{Array, Dtype, stop_gradient};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::{Error, Result};
 
 /// Registered name.
 pub const NAME: &str = "feature-matching";
@@ -95,18 +94,4 @@ impl Loss for FeatureMatching {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(FeatureMatching))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "feature matching: sum of mean |D_l(y) - D_l(y_hat)| (weight 2 = GPT-SoVITS)", default_config, Factory::Loss(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "feature matching: sum of mean |D_l(y) - D_l(y_hat)| (weight 2 = GPT-SoVITS)", Config, |_config, _ctx| Ok(FeatureMatching));

@@ -3,14 +3,13 @@
 //! (`GPT_SoVITS/module/losses.py` has only LSGAN). Values are plain sums over
 //! every sub-discriminator of every discriminator; the weight lives in the spec.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::{Array, Dtype, ops};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Registration, Result};
-use sovits_plugin_lsgan::{sum_discriminator_terms, sum_generator_terms};
+use sovits_core::components::gan_terms::{sum_discriminator_terms, sum_generator_terms};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::Result;
 
 /// Registered name.
 pub const NAME: &str = "hinge";
@@ -57,18 +56,4 @@ impl Loss for Hinge {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(Hinge))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "hinge GAN loss (generator and discriminator sides)", default_config, Factory::Loss(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "hinge GAN loss (generator and discriminator sides)", Config, |_config, _ctx| Ok(Hinge));

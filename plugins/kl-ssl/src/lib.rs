@@ -6,13 +6,12 @@
 //! The generator computes it; this plugin only exposes it as a loss term so
 //! that its weight lives in the spec.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::Dtype;
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result};
+use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::{Error, Result};
 
 /// Registered name.
 pub const NAME: &str = "kl-ssl";
@@ -46,18 +45,4 @@ impl Loss for KlSsl {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(KlSsl))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "quantizer commitment loss reported by the generator (kl_ssl)", default_config, Factory::Loss(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "quantizer commitment loss reported by the generator (kl_ssl)", Config, |_config, _ctx| Ok(KlSsl));

@@ -4,13 +4,12 @@
 //!
 //! Reference: RVC-Boss/GPT-SoVITS `GPT_SoVITS/module/losses.py::kl_loss`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::{Array, Dtype};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result, VITSTrainOutput};
+use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::{Error, Result, VITSTrainOutput};
 
 /// Registered name.
 pub const NAME: &str = "kl";
@@ -74,18 +73,4 @@ impl Loss for Kl {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(Kl))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "VITS KL(posterior through flow || prior), masked, over the batch's frames", default_config, Factory::Loss(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "VITS KL(posterior through flow || prior), masked, over the batch's frames", Config, |_config, _ctx| Ok(Kl));

@@ -4,13 +4,13 @@
 //! and `::discriminator_loss`. Values are plain sums over every sub-discriminator
 //! of every discriminator in the spec; the weight lives in the spec.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::{Array, Dtype};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result};
+use sovits_core::components::gan_terms::{sum_discriminator_terms, sum_generator_terms};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::Result;
 
 /// Registered name.
 pub const NAME: &str = "lsgan";
@@ -32,69 +32,6 @@ fn mean_sq_from_one(x: &Array) -> Result<Array> {
 /// `mean(x^2)` in f32.
 fn mean_sq(x: &Array) -> Result<Array> {
     Ok(x.as_dtype(Dtype::Float32)?.square()?.mean(None)?)
-}
-
-/// Adds `term` to an optional running sum.
-fn accumulate(total: Option<Array>, term: &Array) -> Result<Option<Array>> {
-    Ok(Some(match total {
-        Some(t) => t.add(term)?,
-        None => term.clone(),
-    }))
-}
-
-/// Generator side of a per-sub-discriminator GAN loss: `sum_i term(D(y_hat)_i)` over
-/// every sub-discriminator of every discriminator (0 when there are none).
-/// Parts are named `<disc>.<sub>` (GPT-SoVITS `gen_losses`). Shared with other GAN
-/// losses (e.g. `hinge`), which differ only in `term`.
-pub fn sum_generator_terms(
-    disc: &[DiscriminatorOutput],
-    term: impl Fn(&Array) -> Result<Array>,
-) -> Result<LossTerms> {
-    let mut total = None;
-    let mut parts = Vec::new();
-    for (d, out) in disc.iter().enumerate() {
-        for (s, fake) in out.y_d_fake.iter().enumerate() {
-            let l = term(fake)?;
-            total = accumulate(total, &l)?;
-            parts.push((format!("{d}.{s}"), l));
-        }
-    }
-    Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
-}
-
-/// Discriminator side of a per-sub-discriminator GAN loss:
-/// `sum_i real(D(y)_i) + fake(D(y_hat)_i)` (0 when there are none). Parts are
-/// `<disc>.<sub>.real` and `<disc>.<sub>.fake` (GPT-SoVITS `r_losses`, `g_losses`).
-/// A discriminator with as many real as fake logits is required; otherwise the
-/// error is an [`Error::Plugin`] naming `plugin`.
-pub fn sum_discriminator_terms(
-    plugin: &str,
-    disc: &[DiscriminatorOutput],
-    real: impl Fn(&Array) -> Result<Array>,
-    fake: impl Fn(&Array) -> Result<Array>,
-) -> Result<LossTerms> {
-    let mut total = None;
-    let mut parts = Vec::new();
-    for (d, out) in disc.iter().enumerate() {
-        if out.y_d_real.len() != out.y_d_fake.len() {
-            return Err(Error::Plugin {
-                plugin: plugin.into(),
-                message: format!(
-                    "discriminator {d} returned {} real but {} fake logits",
-                    out.y_d_real.len(),
-                    out.y_d_fake.len()
-                ),
-            });
-        }
-        for (s, (y, y_hat)) in out.y_d_real.iter().zip(&out.y_d_fake).enumerate() {
-            let r = real(y)?;
-            let g = fake(y_hat)?;
-            total = accumulate(total, &r.add(&g)?)?;
-            parts.push((format!("{d}.{s}.real"), r));
-            parts.push((format!("{d}.{s}.fake"), g));
-        }
-    }
-    Ok(LossTerms { value: total.unwrap_or_else(|| Array::from_f32(0.0)), parts })
 }
 
 impl Lsgan {
@@ -126,18 +63,4 @@ impl Loss for Lsgan {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or_default()
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(Lsgan))
-}
-
-inventory::submit! {
-    Registration::new(NAME, "least-squares GAN loss (generator and discriminator sides)", default_config, Factory::Loss(build))
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "least-squares GAN loss (generator and discriminator sides)", Config, |_config, _ctx| Ok(Lsgan));

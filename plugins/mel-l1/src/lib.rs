@@ -5,12 +5,11 @@
 //! segment_size // hop)`, `y_hat_mel = mel_spectrogram_torch(y_hat)`,
 //! `loss_mel = F.l1_loss(y_mel, y_hat_mel)`; the weight (`c_mel` = 45) lives in the spec.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
-use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
+use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::nn::signal::slice_segments;
 use sovits_core::{Error, Result};
 
 /// Registered name of this loss.
@@ -27,29 +26,6 @@ pub struct Config {}
 #[derive(Debug, Clone, Default)]
 pub struct MelL1;
 
-/// Frames `ids[b] .. ids[b] + frames` of each item, gathered on the device.
-///
-/// # Shapes
-/// `x` `[B, T, C]`, `ids` `[B]` int32 -> `[B, frames, C]`. Starts must satisfy
-/// `ids[b] + frames <= T` (the generator draws them that way); this is not checked
-/// here, to avoid a host sync.
-pub fn slice_segments(x: &Array, ids: &Array, frames: usize) -> Result<Array> {
-    let shape = x.shape();
-    if shape.len() != 3 || ids.shape() != [shape[0]] {
-        return Err(Error::Shape {
-            what: format!("{NAME} slice_segments (x, ids_slice)"),
-            expected: "x [B, T, C] and ids_slice [B]".into(),
-            found: format!("x {shape:?}, ids_slice {:?}", ids.shape()),
-        });
-    }
-    let offsets = ops::arange::<_, i32>(0, frames as i32, 1)?.reshape(&[1, frames as i32, 1])?;
-    let starts = ids
-        .as_dtype(mlx_rs::Dtype::Int32)?
-        .reshape(&[shape[0], 1, 1])?;
-    let idx = ops::broadcast_to(starts.add(&offsets)?, &[shape[0], frames as i32, shape[2]])?;
-    Ok(x.take_along_axis(&idx, 1)?)
-}
-
 impl Loss for MelL1 {
     fn sides(&self) -> &'static [Side] {
         &[Side::Generator]
@@ -59,7 +35,7 @@ impl Loss for MelL1 {
     /// `batch.spec` `[B, T, n_freq]`, `ids_slice` `[B]`, `y_hat` `[B, segment_frames * hop]` -> scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         let full_mel = ctx.frontend.spec_to_mel(&ctx.batch.spec)?;
-        let target = slice_segments(&full_mel, &ctx.generated.ids_slice, ctx.segment_frames)?;
+        let target = slice_segments(&full_mel, &ctx.generated.ids_slice, ctx.segment_frames as i32)?;
         let predicted = ctx.frontend.mel(ctx.y_hat)?;
         if predicted.shape() != target.shape() {
             return Err(Error::Shape {
@@ -73,23 +49,4 @@ impl Loss for MelL1 {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or(serde_json::Value::Null)
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let _config: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(MelL1))
-}
-
-inventory::submit! {
-    sovits_core::Registration::new(
-        NAME,
-        "L1 between the sliced target log-mel and the log-mel of y_hat (GPT-SoVITS loss_mel)",
-        default_config,
-        Factory::Loss(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "L1 between the sliced target log-mel and the log-mel of y_hat (GPT-SoVITS loss_mel)", Config, |_config, _ctx| Ok(MelL1));

@@ -4,13 +4,12 @@
 //! strided along time only, each followed by leaky ReLU 0.1, and a
 //! 1-channel `conv_post`.
 
+use mlx_rs::Array;
 use mlx_rs::macros::ModuleParameters;
-use mlx_rs::{Array, ops};
 use sovits_core::Result;
-
-use crate::error::MpdError;
-use crate::norm::NormConv2d;
-use crate::scale::LRELU_SLOPE;
+use sovits_core::nn::discriminator_stack::run_discriminator_stack;
+use sovits_core::nn::norm_conv::NormConv2d;
+use sovits_core::nn::signal::reflect_pad;
 
 /// `(cin, cout)` of the strided convs; kernel `(5, 1)`, stride `(3, 1)`, padding `(2, 0)`.
 const STRIDED: [(i32, i32); 4] = [(1, 32), (32, 128), (128, 512), (512, 1024)];
@@ -18,28 +17,6 @@ const STRIDED: [(i32, i32); 4] = [(1, 32), (32, 128), (128, 512), (512, 1024)];
 const KERNEL: i32 = 5;
 const STRIDE: i32 = 3;
 const PAD: i32 = 2;
-
-/// Reflect-pads the last axis on the right by `n` samples (`F.pad(x, (0, n), "reflect")`).
-///
-/// # Shapes
-/// `[B, S]` -> `[B, S + n]`; needs `n < S`.
-pub fn reflect_pad_right(x: &Array, n: i32) -> Result<Array> {
-    let s = x.shape()[x.ndim() - 1];
-    if n == 0 {
-        return Ok(x.clone());
-    }
-    if n >= s {
-        return Err(MpdError::Input {
-            what: "reflect padding".into(),
-            expected: format!("more than {n} samples"),
-            found: format!("{:?}", x.shape()),
-        }
-        .into());
-    }
-    let idx: Vec<i32> = (0..n).map(|i| s - 2 - i).collect();
-    let tail = x.take_axis(Array::from_slice(&idx, &[n]), -1)?;
-    Ok(ops::concatenate(&[x, &tail], -1)?)
-}
 
 /// A period discriminator: `convs.0..4`, then `conv_post` (`Conv2d(1024, 1, (3, 1), 1, padding=(1, 0))`).
 #[derive(Debug, Clone, ModuleParameters)]
@@ -78,16 +55,8 @@ impl DiscriminatorP {
         let (b, s) = (y.shape()[0], y.shape()[1]);
         let p = self.period;
         let n_pad = (p - s % p) % p;
-        let x = reflect_pad_right(y, n_pad)?;
-        let mut h = x.reshape(&[b, (s + n_pad) / p, p, 1])?;
-        let mut fmap = Vec::with_capacity(self.convs.len() + 1);
-        for conv in &mut self.convs {
-            h = mlx_rs::nn::leaky_relu(&conv.forward(&h)?, LRELU_SLOPE)?;
-            fmap.push(h.clone());
-        }
-        h = self.conv_post.forward(&h)?;
-        fmap.push(h.clone());
-        let logits = h.reshape(&[b, -1])?;
-        Ok((logits, fmap))
+        let x = reflect_pad(y, 0, n_pad)?;
+        let h = x.reshape(&[b, (s + n_pad) / p, p, 1])?;
+        run_discriminator_stack(&mut self.convs, &mut self.conv_post, &h)
     }
 }

@@ -7,17 +7,15 @@
 //! `discriminators.N.conv_post.*`; 93,473 weights and biases per resolution
 //! with the default 32 channels.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod resolution;
 
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::Array;
-use sovits_core::components::BuildContext;
-use sovits_core::registry::{Factory, Kind, Registration};
-use sovits_core::spec::ComponentSpec;
+use sovits_core::components::real_fake::{forward_real_fake, unzip_outputs};
 use sovits_core::{Discriminator, DiscriminatorOutput, Result};
-use sovits_plugin_mpd::{forward_real_fake, unzip_outputs};
 
 pub use config::Config;
 pub use resolution::DiscriminatorR;
@@ -58,23 +56,4 @@ impl Discriminator for Mrd {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or(serde_json::Value::Null)
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Discriminator>> {
-    let config: Config = spec.parse_params(Kind::Discriminator)?;
-    Ok(Box::new(Mrd::new(&config)?))
-}
-
-inventory::submit! {
-    Registration::new(
-        "mrd",
-        "BigVGAN multi-resolution spectrogram discriminator",
-        default_config,
-        Factory::Discriminator(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(discriminator, "mrd", "BigVGAN multi-resolution spectrogram discriminator", Config, |config, _ctx| Mrd::new(&config));

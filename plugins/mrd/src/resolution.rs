@@ -13,27 +13,10 @@
 
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
+use sovits_core::nn::discriminator_stack::run_discriminator_stack;
+use sovits_core::nn::norm_conv::NormConv2d;
+use sovits_core::nn::signal::reflect_pad;
 use sovits_core::{Error, Result};
-use sovits_plugin_mpd::norm::NormConv2d;
-use sovits_plugin_mpd::scale::LRELU_SLOPE;
-
-/// Reflect-pads the last axis by `left` and `right` samples (`F.pad(.., "reflect")`).
-///
-/// # Shapes
-/// `[B, S]` -> `[B, left + S + right]`; needs both pads `< S`.
-pub fn reflect_pad(x: &Array, left: i32, right: i32) -> Result<Array> {
-    let s = x.shape()[x.ndim() - 1];
-    if left >= s || right >= s {
-        return Err(Error::Shape {
-            what: "mrd reflect padding".into(),
-            expected: format!("more than {} samples", left.max(right)),
-            found: format!("{:?}", x.shape()),
-        });
-    }
-    let idx: Vec<i32> = (0..left).map(|i| left - i).chain(0..s).chain((0..right).map(|i| s - 2 - i)).collect();
-    let n = idx.len() as i32;
-    Ok(x.take_axis(Array::from_slice(&idx, &[n]), -1)?)
-}
 
 /// One resolution's spectrogram discriminator.
 #[derive(Debug, Clone, ModuleParameters)]
@@ -124,14 +107,7 @@ impl DiscriminatorR {
     pub fn forward(&mut self, y: &Array) -> Result<(Array, Vec<Array>)> {
         let spec = self.spectrogram(y)?;
         let (b, f, t) = (spec.shape()[0], spec.shape()[1], spec.shape()[2]);
-        let mut h = spec.reshape(&[b, f, t, 1])?;
-        let mut fmap = Vec::with_capacity(self.convs.len() + 1);
-        for conv in &mut self.convs {
-            h = mlx_rs::nn::leaky_relu(&conv.forward(&h)?, LRELU_SLOPE)?;
-            fmap.push(h.clone());
-        }
-        h = self.conv_post.forward(&h)?;
-        fmap.push(h.clone());
-        Ok((h.reshape(&[b, -1])?, fmap))
+        let h = spec.reshape(&[b, f, t, 1])?;
+        run_discriminator_stack(&mut self.convs, &mut self.conv_post, &h)
     }
 }

@@ -7,12 +7,11 @@
 //! `center=True` framing (reflect pad `n_fft / 2` per side) and a periodic Hann
 //! window of `win_length` centred in `n_fft`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{BuildContext, Loss, LossContext, LossTerms, Side};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
+use sovits_core::components::{Loss, LossContext, LossTerms, Side};
 use sovits_core::{Error, Result};
 use sovits_plugin_stft_mel::{DEFAULT_DFT, DftMethod, Stft};
 
@@ -176,23 +175,4 @@ impl Loss for Mrstft {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or(serde_json::Value::Null)
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Loss>> {
-    let config: Config = spec.parse_params(Kind::Loss)?;
-    Ok(Box::new(config.build()?))
-}
-
-inventory::submit! {
-    sovits_core::Registration::new(
-        NAME,
-        "multi-resolution STFT loss: spectral convergence + log-magnitude L1, averaged",
-        default_config,
-        Factory::Loss(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(loss, NAME, "multi-resolution STFT loss: spectral convergence + log-magnitude L1, averaged", Config, |config, _ctx| config.build());

@@ -8,18 +8,16 @@
 //! before. Keys follow the reference: `discriminators.{0,1,2}.convs.N.*`,
 //! `discriminators.N.conv_post.*` (the pools have no parameters).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod config;
 
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::Array;
-use sovits_core::components::BuildContext;
+use sovits_core::components::real_fake::{forward_real_fake, unzip_outputs};
 use sovits_core::nn::conv::{ConvOpts, conv1d};
-use sovits_core::registry::{Factory, Kind, Registration};
-use sovits_core::spec::ComponentSpec;
+use sovits_core::nn::scale_discriminator::{DiscriminatorS, HIFIGAN_LAYERS};
 use sovits_core::{Discriminator, DiscriminatorOutput, Result};
-use sovits_plugin_mpd::{forward_real_fake, unzip_outputs};
-use sovits_plugin_mpd::scale::{DiscriminatorS, HIFIGAN_LAYERS};
 
 pub use config::Config;
 
@@ -74,23 +72,4 @@ impl Discriminator for Msd {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or(serde_json::Value::Null)
-}
-
-fn build(spec: &ComponentSpec, _ctx: &BuildContext) -> Result<Box<dyn Discriminator>> {
-    let config: Config = spec.parse_params(Kind::Discriminator)?;
-    Ok(Box::new(Msd::new(&config)?))
-}
-
-inventory::submit! {
-    Registration::new(
-        "msd",
-        "HiFi-GAN multi-scale discriminator (three scale discriminators, average-pooled audio)",
-        default_config,
-        Factory::Discriminator(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(discriminator, "msd", "HiFi-GAN multi-scale discriminator (three scale discriminators, average-pooled audio)", Config, |config, _ctx| Msd::new(&config));

@@ -55,7 +55,7 @@ fn shapes_and_input_gradient_at_20480() {
             t = out_len(t, 4, 2, 2);
         }
         let mut h = t;
-        for (j, l) in sovits_plugin_mpd::scale::HIFIGAN_LAYERS.iter().enumerate() {
+        for (j, l) in sovits_core::nn::scale_discriminator::HIFIGAN_LAYERS.iter().enumerate() {
             h = out_len(h, l.kernel, l.stride, l.padding);
             assert_eq!(out.fmap_real[i][j].shape(), &[1, h, l.cout], "scale {i} layer {j}");
         }

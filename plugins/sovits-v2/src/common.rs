@@ -6,9 +6,6 @@ use mlx_rs::{Array, Dtype, ops};
 use sovits_core::nn::noise::NoiseSource;
 use sovits_core::{Error, Result};
 
-/// HiFi-GAN / WN leaky-ReLU slope (`modules.LRELU_SLOPE`).
-pub const LRELU_SLOPE: f32 = 0.1;
-
 /// The randomness and mode of one forward pass: dropout masks come from
 /// `noise` as `uniform("dropout.<module>") < p`, and only when `training`.
 pub struct Ctx<'a> {
@@ -115,19 +112,6 @@ pub fn repeat_frames(x: &Array, factor: i32) -> Result<Array> {
     let e = x.reshape(&[b, t, 1, c])?;
     let e = ops::broadcast_to(&e, &[b, t, factor, c])?;
     Ok(e.reshape(&[b, t * factor, c])?)
-}
-
-/// `commons.slice_segments`: frames `ids[b] .. ids[b] + len` of every item.
-///
-/// # Shapes
-/// `x` `[B, T, C]`, `ids` `[B]` int32 -> `[B, len, C]`.
-pub fn slice_segments(x: &Array, ids: &Array, len: i32) -> Result<Array> {
-    let s = x.shape();
-    let (b, c) = (s[0], s[2]);
-    let offs = Array::arange::<_, i32>(None, len, None)?.reshape(&[1, len])?;
-    let idx = ops::add(&ids.as_dtype(Dtype::Int32)?.reshape(&[b, 1])?, &offs)?;
-    let idx = ops::broadcast_to(&idx.reshape(&[b, len, 1])?, &[b, len, c])?;
-    Ok(x.take_along_axis(&idx, 1)?)
 }
 
 /// `F.interpolate(mode="linear", align_corners=False)` along time.

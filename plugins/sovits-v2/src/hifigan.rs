@@ -8,7 +8,9 @@ use sovits_core::nn::weight_norm::norm_except_dim0;
 use sovits_core::Result;
 use sovits_core::nn::{Conv1d, ConvOpts, WnConv1d, WnConvTranspose1d};
 
-use crate::common::{LRELU_SLOPE, add, leaky_relu};
+use sovits_core::nn::discriminator_stack::LRELU_SLOPE;
+
+use crate::common::{add, leaky_relu};
 use crate::config::Config;
 
 /// `ResBlock1` (`convs1` dilated + `convs2` undilated pairs) or `ResBlock2`

@@ -8,6 +8,7 @@
 //! Parameters keep the reference's state-dict names and PyTorch layouts, so a
 //! GPT-SoVITS checkpoint loads key for key; activations are channels-last.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod attentions;
 pub mod common;
@@ -24,11 +25,8 @@ pub mod synthesizer;
 pub mod text_encoder;
 pub mod wn;
 
-use serde_json::Value;
-use sovits_core::components::{BuildContext, Generator};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
-use sovits_core::{Error, Registration, Result};
+use sovits_core::components::BuildContext;
+use sovits_core::{Error, Result};
 
 pub use config::Config;
 pub use synthesizer::SynthesizerTrn;
@@ -46,23 +44,4 @@ pub fn build_model(cfg: &Config, ctx: &BuildContext) -> Result<SynthesizerTrn> {
     SynthesizerTrn::new(cfg, ctx.segment_frames() as i32)
 }
 
-fn build(spec: &ComponentSpec, ctx: &BuildContext) -> Result<Box<dyn Generator>> {
-    let cfg: Config = spec.parse_params(Kind::Generator)?;
-    Ok(Box::new(build_model(&cfg, ctx)?))
-}
-
-fn default_config() -> Value {
-    serde_json::to_value(Config::default()).unwrap_or(Value::Null)
-}
-
-inventory::submit! {
-    Registration::new(
-        "sovits-v2",
-        "GPT-SoVITS v2 SynthesizerTrn (MRTE text encoder, WN posterior, coupling flow, HiFi-GAN)",
-        default_config,
-        Factory::Generator(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(generator, "sovits-v2", "GPT-SoVITS v2 SynthesizerTrn (MRTE text encoder, WN posterior, coupling flow, HiFi-GAN)", Config, |config, ctx| build_model(&config, ctx));

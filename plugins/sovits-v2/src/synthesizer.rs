@@ -11,7 +11,9 @@ use sovits_core::nn::noise::NoiseSource;
 use sovits_core::nn::{Conv1d, ConvOpts, Linear};
 use sovits_core::{Error, Result};
 
-use crate::common::{Ctx, expect_channels, mul, repeat_frames, sequence_mask, slice_axis, slice_segments};
+use sovits_core::nn::signal::slice_segments;
+
+use crate::common::{Ctx, expect_channels, mul, repeat_frames, sequence_mask, slice_axis};
 use crate::config::Config;
 use crate::flow::ResidualCouplingBlock;
 use crate::hifigan::HifiGan;

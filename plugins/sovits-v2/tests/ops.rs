@@ -1,7 +1,7 @@
 //! The time-axis helpers against values PyTorch gives for the same calls:
 //! `F.interpolate(torch.arange(4.).view(1,1,4), size=6, mode="linear")` =
 //! [0, 0.5, 1.1667, 1.8333, 2.5, 3] and `mode="nearest"` picks [0,0,1,2,2,3];
-//! `commons.slice_segments`; and `infer` with `speed != 1` (int(T/speed)+1 frames).
+//! and `infer` with `speed != 1` (int(T/speed)+1 frames).
 
 mod common;
 
@@ -9,7 +9,7 @@ use mlx_rs::Array;
 use sovits_core::batch::InferInput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_plugin_sovits_v2::common::{interpolate_linear, interpolate_nearest, slice_segments};
+use sovits_plugin_sovits_v2::common::{interpolate_linear, interpolate_nearest};
 
 fn values(a: &Array) -> Vec<f32> {
     a.as_slice::<f32>().to_vec()
@@ -24,13 +24,6 @@ fn interpolation_matches_torch() {
         assert!((g - w).abs() < 1e-6, "{lin:?}");
     }
     assert_eq!(values(&interpolate_nearest(&x, 6).unwrap()), vec![0.0, 0.0, 1.0, 2.0, 2.0, 3.0]);
-}
-
-#[test]
-fn slice_segments_picks_each_items_window() {
-    let x = Array::from_iter(0..24, &[2, 6, 2]).as_dtype(mlx_rs::Dtype::Float32).unwrap();
-    let s = slice_segments(&x, &Array::from_slice(&[1, 3], &[2]), 2).unwrap();
-    assert_eq!(values(&s), vec![2.0, 3.0, 4.0, 5.0, 18.0, 19.0, 20.0, 21.0]);
 }
 
 #[test]

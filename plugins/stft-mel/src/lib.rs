@@ -9,6 +9,7 @@
 //! Data preparation computes `spec/*.npy` with [`StftMel::linear_spectrogram_np`],
 //! which runs the same [`SpectralFrontend::linear`] as training.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod filters;
 pub mod stft;
@@ -16,8 +17,6 @@ pub mod stft;
 use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
 use sovits_core::components::{BuildContext, SpectralFrontend};
-use sovits_core::registry::{Factory, Kind};
-use sovits_core::spec::ComponentSpec;
 use sovits_core::{Error, Result};
 
 pub use stft::{DftMethod, Stft};
@@ -226,12 +225,8 @@ impl SpectralFrontend for StftMel {
     }
 }
 
-fn default_config() -> serde_json::Value {
-    serde_json::to_value(Config::default()).unwrap_or(serde_json::Value::Null)
-}
-
-fn build(spec: &ComponentSpec, ctx: &BuildContext) -> Result<Box<dyn SpectralFrontend>> {
-    let config: Config = spec.parse_params(Kind::Frontend)?;
+/// Builds the frontend after checking that its hop and rate are the data's.
+fn build_for_data(config: Config, ctx: &BuildContext) -> Result<StftMel> {
     for (field, ours, data) in [
         ("hop_length", config.hop_length, ctx.hop_length),
         ("sampling_rate", config.sampling_rate, ctx.sampling_rate),
@@ -245,17 +240,7 @@ fn build(spec: &ComponentSpec, ctx: &BuildContext) -> Result<Box<dyn SpectralFro
             });
         }
     }
-    Ok(Box::new(config.build()?))
+    config.build()
 }
 
-inventory::submit! {
-    sovits_core::Registration::new(
-        NAME,
-        "GPT-SoVITS STFT: linear magnitude and slaney log-mel spectra (differentiable)",
-        default_config,
-        Factory::Frontend(build),
-    )
-}
-
-/// Referenced by `sovits_plugins::link_all` so this crate and its registration are linked.
-pub fn link() {}
+sovits_core::register!(frontend, NAME, "GPT-SoVITS STFT: linear magnitude and slaney log-mel spectra (differentiable)", Config, build_for_data);

@@ -8,6 +8,7 @@
 
 use mlx_rs::{Array, ops, ops::indexing::IndexOp};
 use serde::{Deserialize, Serialize};
+use sovits_core::nn::signal::reflect_pad;
 use sovits_core::{Error, Result};
 
 use crate::filters::hann_window;
@@ -144,7 +145,7 @@ impl Stft {
                 found: format!("{shape:?}"),
             });
         }
-        let padded = reflect_pad(audio, samples, self.pad)?;
+        let padded = reflect_pad(audio, self.pad as i32, self.pad as i32)?;
         let (hop, t) = (self.hop, self.frames(samples));
         // Frame t is padded[t*hop .. t*hop + n_fft]: cut the signal into hop-long
         // blocks and set K = ceil(n_fft / hop) block-shifted views side by side.
@@ -166,19 +167,6 @@ impl Stft {
         let frames = ops::concatenate(&shifted, 2)?;
         Ok(frames.index((.., .., ..self.n_fft as i32)))
     }
-}
-
-/// `[x[p], .., x[1], x[0], .., x[S-1], x[S-2], .., x[S-1-p]]` along axis 1 (numpy
-/// "reflect": the edge sample is not repeated), from two small gathers and a concatenate.
-fn reflect_pad(audio: &Array, samples: usize, pad: usize) -> Result<Array> {
-    if pad == 0 {
-        return Ok(audio.clone());
-    }
-    let left: Vec<i32> = (1..=pad as i32).rev().collect();
-    let right: Vec<i32> = (0..pad as i32).map(|i| samples as i32 - 2 - i).collect();
-    let left = audio.take_axis(Array::from_slice(&left, &[pad as i32]), 1)?;
-    let right = audio.take_axis(Array::from_slice(&right, &[pad as i32]), 1)?;
-    Ok(ops::concatenate(&[left, audio.clone(), right], 1)?)
 }
 
 /// Windowed real-DFT basis `[n_fft, 2 * n_freq]` in f64, rounded to f32:

@@ -1,18 +1,18 @@
-//! The scale discriminator `DiscriminatorS` (VITS / GPT-SoVITS
+//! The scale sub-discriminator `DiscriminatorS` (VITS / GPT-SoVITS
 //! `GPT_SoVITS/module/models.py::DiscriminatorS`; HiFi-GAN's
 //! `jik876/hifi-gan models.py::DiscriminatorS` has the same structure with a
 //! different layer list): strided, grouped 1-d convs on raw audio, each
-//! followed by leaky ReLU 0.1, then a 1-channel `conv_post`.
+//! followed by leaky ReLU 0.1, then a 1-channel `conv_post`. A building
+//! block of two registered discriminators: `mpd` (GPT-SoVITS layers, at
+//! `discriminators.0`) and `msd` (HiFi-GAN layers, one per scale).
 
 use mlx_rs::Array;
 use mlx_rs::macros::ModuleParameters;
-use sovits_core::Result;
-use sovits_core::nn::conv::ConvOpts;
 
-use crate::norm::NormConv1d;
-
-/// Negative slope of every leaky ReLU (`modules.LRELU_SLOPE`).
-pub const LRELU_SLOPE: f32 = 0.1;
+use super::conv::ConvOpts;
+use super::discriminator_stack::run_discriminator_stack;
+use super::norm_conv::NormConv1d;
+use crate::error::Result;
 
 /// One `Conv1d(cin, cout, kernel, stride, groups=groups, padding=padding)` of a scale discriminator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,16 +96,6 @@ impl DiscriminatorS {
     /// `x` `[B, T, 1]` -> logits `[B, T']` (the reference's flatten of
     /// `[B, 1, T']`), feature maps `[B, T_i, C_i]` (channels-last), the last `[B, T', 1]`.
     pub fn forward(&mut self, x: &Array) -> Result<(Array, Vec<Array>)> {
-        let mut fmap = Vec::with_capacity(self.convs.len() + 1);
-        let mut h = x.clone();
-        for conv in &mut self.convs {
-            h = mlx_rs::nn::leaky_relu(&conv.forward(&h)?, LRELU_SLOPE)?;
-            fmap.push(h.clone());
-        }
-        h = self.conv_post.forward(&h)?;
-        fmap.push(h.clone());
-        let b = h.shape()[0];
-        let logits = h.reshape(&[b, -1])?;
-        Ok((logits, fmap))
+        run_discriminator_stack(&mut self.convs, &mut self.conv_post, x)
     }
 }

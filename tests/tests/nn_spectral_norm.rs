@@ -3,7 +3,7 @@
 //! are updated in place, and no gradient reaches them.
 
 use mlx_rs::Array;
-use sovits_plugin_mpd::spectral::spectral_weight;
+use sovits_core::nn::spectral_norm::spectral_weight;
 
 #[test]
 fn power_iteration_converges_to_the_top_singular_value() {

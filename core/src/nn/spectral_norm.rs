@@ -12,8 +12,10 @@
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::{Param, Parameter};
 use mlx_rs::{Array, ops, random};
-use sovits_core::Result;
-use sovits_core::nn::conv::{ConvOpts, conv1d, conv2d};
+
+use super::conv::{ConvOpts, conv1d, conv2d};
+use super::init::{torch_bias, torch_uniform};
+use crate::error::Result;
 
 const EPS: f32 = 1e-12;
 
@@ -70,10 +72,10 @@ impl SnConv1d {
         let cig = in_channels / opts.groups.max(1);
         let fan_in = cig * kernel;
         let mut s = Self {
-            weight_orig: Param::new(sovits_core::nn::init::torch_uniform(&[out_channels, cig, kernel], fan_in)?),
+            weight_orig: Param::new(torch_uniform(&[out_channels, cig, kernel], fan_in)?),
             weight_u: Param::new(random_unit(out_channels)?),
             weight_v: Param::new(random_unit(fan_in)?),
-            bias: Param::new(sovits_core::nn::init::torch_bias(out_channels, fan_in, bias)?),
+            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
             opts,
         };
         s.weight_u.freeze(false);
@@ -129,13 +131,13 @@ impl SnConv2d {
         let cig = in_channels / groups.max(1);
         let fan_in = cig * kernel.0 * kernel.1;
         let mut s = Self {
-            weight_orig: Param::new(sovits_core::nn::init::torch_uniform(
+            weight_orig: Param::new(torch_uniform(
                 &[out_channels, cig, kernel.0, kernel.1],
                 fan_in,
             )?),
             weight_u: Param::new(random_unit(out_channels)?),
             weight_v: Param::new(random_unit(fan_in)?),
-            bias: Param::new(sovits_core::nn::init::torch_bias(out_channels, fan_in, bias)?),
+            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
             stride,
             padding,
             groups,

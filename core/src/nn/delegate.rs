@@ -1,9 +1,10 @@
 //! `ModuleParameters` for two-variant enums by delegation, so an enum of
-//! layers has exactly the keys of the variant it holds.
+//! layers has exactly the keys of the variant it holds (e.g. a conv under
+//! weight norm or spectral norm, a scale or a period sub-discriminator).
 
-/// Implements `ModuleParameters` for `$ty` with variants `$a(..)` and `$b(..)`.
+/// Implements `ModuleParameters` for the enum `$ty` whose two variants `$a(..)`
+/// and `$b(..)` each hold a module: `delegate_module_parameters!(NormConv1d: Weight, Spectral);`.
 #[macro_export]
-#[doc(hidden)]
 macro_rules! delegate_module_parameters {
     ($ty:ident: $a:ident, $b:ident) => {
         impl ::mlx_rs::module::ModuleParameters for $ty {

@@ -3,11 +3,11 @@
 //! keeping the state-dict keys of whichever norm is used.
 
 use mlx_rs::Array;
-use sovits_core::Result;
-use sovits_core::nn::conv::ConvOpts;
-use sovits_core::nn::weight_norm::{WnConv1d, WnConv2d};
 
-use crate::spectral::{SnConv1d, SnConv2d};
+use super::conv::ConvOpts;
+use super::spectral_norm::{SnConv1d, SnConv2d};
+use super::weight_norm::{WnConv1d, WnConv2d};
+use crate::error::Result;
 
 /// A 1-d conv under weight norm or spectral norm.
 #[derive(Debug, Clone)]
