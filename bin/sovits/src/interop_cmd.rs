@@ -63,8 +63,10 @@ fn hps_for(ckpt: &Path) -> Result<serde_json::Value> {
     let mut model = (reg.default_config)();
     if let (Some(m), Some(p)) = (model.as_object_mut(), spec.generator.params.as_object()) {
         m.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
-        m.insert("version".into(), "v2".into());
+        // the generator's own version (v2, v2Pro or v2ProPlus) stays
+        m.entry("version").or_insert_with(|| "v2".into());
     }
+    let version = model.get("version").cloned().unwrap_or_else(|| "v2".into());
     Ok(serde_json::json!({
         "train": {
             "segment_size": spec.trainer.segment_size,
@@ -87,7 +89,7 @@ fn hps_for(ckpt: &Path) -> Result<serde_json::Value> {
             "n_speakers": 300,
         },
         "model": model,
-        "version": "v2",
+        "version": version,
     }))
 }
 

@@ -15,6 +15,7 @@ pub mod import;
 pub mod layouts;
 pub mod pickle_read;
 pub mod pickle_write;
+pub mod pro;
 pub mod tensors;
 pub mod weight_norm;
 pub mod zip_container;
