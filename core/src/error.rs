@@ -106,6 +106,21 @@ pub enum Error {
     /// hostfile field, unreachable peer, missing backend...).
     #[error("distributed: {0}")]
     Distributed(String),
+    /// Training stopped: the loss or gradient was non-finite on
+    /// `trainer.max_nonfinite_in_row` steps in a row (each such update was
+    /// skipped, so the parameters are the last finite ones).
+    #[error(
+        "{steps} non-finite steps in a row (trainer.max_nonfinite_in_row = {limit}); last batch items: {items}; \
+         the last checkpoint holds the last finite parameters"
+    )]
+    NonFinite {
+        /// Non-finite steps in a row when the run stopped.
+        steps: u32,
+        /// The spec's `trainer.max_nonfinite_in_row`.
+        limit: u32,
+        /// Comma-separated item ids of the last batch.
+        items: String,
+    },
     /// Any other failure inside a plugin, with the plugin's name.
     #[error("{plugin}: {message}")]
     Plugin {

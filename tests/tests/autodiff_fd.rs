@@ -4,7 +4,7 @@
 //! inside the norm-wise bound ||g - g_fd|| / ||g_fd|| <= 1e-3.
 
 use mlx_rs::{Array, ops, transforms::value_and_grad};
-use sovits_tests::{host, pseudo_random};
+use sovits_test_support::{values, pseudo_random};
 
 const STEP: f32 = 1e-2;
 
@@ -32,7 +32,7 @@ fn conv_linear_gradients_match_central_differences() {
     let xc = x.clone();
     let mut vg = value_and_grad(move |p: &[Array]| vec![loss(p, &xc)]);
     let (_, grads) = vg(&params).unwrap();
-    let analytic: Vec<f32> = grads.iter().flat_map(host).collect();
+    let analytic: Vec<f32> = grads.iter().flat_map(values).collect();
 
     let flat_params: Vec<Vec<f32>> = vec![w_conv, w_lin];
     let mut numeric = Vec::new();
@@ -43,7 +43,7 @@ fn conv_linear_gradients_match_central_differences() {
                 let mut v = flat_params[which].clone();
                 v[i] += delta;
                 ps[which] = Array::from_slice(&v, params[which].shape());
-                host(&loss(&ps, &x))[0]
+                values(&loss(&ps, &x))[0]
             };
             numeric.push((eval_at(STEP) - eval_at(-STEP)) / (2.0 * STEP));
         }

@@ -12,8 +12,8 @@ use sovits_core::registry;
 use sovits_core::nn::noise::SeededNoise;
 use sovits_core::train::precision::compute_batch;
 use sovits_core::train::{StepReport, Trainer, params};
-use sovits_tests::host;
-use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
+use sovits_test_support::values;
+use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
 
 /// Steps of the learning-curve comparison and how many final steps are averaged.
 const STEPS: usize = 100;
@@ -77,7 +77,7 @@ fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
     // same spec seed: the same f32 masters
     for (k, m) in t32.g_master.iter().chain(&t32.d_master) {
         let other = t16.g_master.get(k).or_else(|| t16.d_master.get(k)).expect("same keys");
-        assert_eq!(host(m), host(other), "initial master `{k}` differs");
+        assert_eq!(values(m), values(other), "initial master `{k}` differs");
     }
 
     // every floating parameter the models compute with is bf16 (frozen
@@ -114,7 +114,7 @@ fn bf16_step_computes_in_bf16_and_keeps_f32_masters() {
     // checkpoints save the f32 copies of the frozen generator parameters
     assert!(!t16.g_frozen.is_empty() && t16.g_frozen.values().all(|v| v.dtype() == Dtype::Float32));
     for (k, v) in &t16.g_frozen {
-        assert_eq!(host(v), host(&params::collect(&*t32.gan.generator, "")[k]), "frozen `{k}` lost precision");
+        assert_eq!(values(v), values(&params::collect(&*t32.gan.generator, "")[k]), "frozen `{k}` lost precision");
     }
 
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sovits_core::data::{collate, npy, BucketSampler, Cursor, Dataset, Folder, Input, Loader};
 use sovits_core::spec::DataSpec;
-use sovits_tests::data_fixtures::{varied_items, write_corpus, FixtureItem, HOP};
+use sovits_test_support::data_fixtures::{varied_items, write_corpus, FixtureItem, HOP};
 
 const SEGMENT: usize = 8 * HOP;
 

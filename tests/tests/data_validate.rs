@@ -7,7 +7,7 @@ use std::path::Path;
 use sovits_core::data::metadata::Metadata;
 use sovits_core::data::{npy, Dataset, Folder, Report};
 use sovits_core::spec::DataSpec;
-use sovits_tests::data_fixtures::{varied_items, write_corpus, FixtureItem, HOP};
+use sovits_test_support::data_fixtures::{varied_items, write_corpus, FixtureItem, HOP};
 
 const SEGMENT: usize = 8 * HOP;
 

@@ -24,7 +24,7 @@ use sovits_core::nn::noise::NoiseSource;
 use sovits_core::nn::torch_layout::{read_safetensors, write_safetensors};
 use sovits_core::registry;
 use sovits_core::train::{Trainer, params};
-use sovits_tests::{host, train_fixtures::write_tone_corpus};
+use sovits_test_support::{values, train_fixtures::write_tone_corpus};
 
 /// Items of the combined batch and of each rank (rank r: `2r`, `2r + 1`).
 const ITEMS: usize = 4;
@@ -223,9 +223,9 @@ fn two_ranks_on_loopback_match_one_process() {
             assert_eq!(single.keys().collect::<Vec<_>>(), dist.keys().collect::<Vec<_>>(), "{name} gradient keys");
             let mut checked = 0;
             let mut bad = Vec::new();
-            let total = single.values().map(|g| norm(&host(g)).powi(2)).sum::<f64>().sqrt();
+            let total = single.values().map(|g| norm(&values(g)).powi(2)).sum::<f64>().sqrt();
             for (k, gs) in single.iter().filter(|(k, _)| !is_gauge(k)) {
-                let (s, d) = (host(gs), host(&dist[k]));
+                let (s, d) = (values(gs), values(&dist[k]));
                 let diff: Vec<f32> = s.iter().zip(&d).map(|(a, b)| a - b).collect();
                 if norm(&diff) > 3e-5 * norm(&s) + 1e-6 * total {
                     bad.push(format!("{k}: ||g_dist - g_single|| = {:.3e}, ||g_single|| = {:.3e}", norm(&diff), norm(&s)));
@@ -245,7 +245,7 @@ fn two_ranks_on_loopback_match_one_process() {
         let p = load(r, "params.safetensors");
         let (mut total, mut close) = (0usize, 0usize);
         for (k, single) in p1.iter().filter(|(k, _)| !is_gauge(k)) {
-            let (s, d) = (host(single), host(&p[k]));
+            let (s, d) = (values(single), values(&p[k]));
             for (a, b) in s.iter().zip(&d) {
                 let e = (a - b).abs();
                 assert!(e <= 3.0 * lr, "rank {r} `{k}`: |p_dist - p_single| = {e} > 3·lr = {}", 3.0 * lr);

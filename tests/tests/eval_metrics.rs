@@ -7,7 +7,7 @@ use sovits_core::spec::Spec;
 use sovits_eval::mcd::{MCD_COEFFS, mcd_factor, mel_cepstral_distortion};
 use sovits_eval::yin::{YinConfig, track};
 use sovits_eval::{Scorer, pitch};
-use sovits_tests::pseudo_random;
+use sovits_test_support::pseudo_random;
 
 const SR: usize = 32000;
 const HOP: usize = 640;

@@ -11,11 +11,11 @@ use sovits_core::data::dataset::Dataset;
 use sovits_core::nn::torch_layout::{load_strict, read_safetensors};
 use sovits_core::registry;
 use sovits_core::train::evaluate::{BEST_FILE, BestRecord};
-use sovits_core::train::run::{Observer, RunOptions, run_with};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, checkpoint};
 use sovits_eval::report::{Column, to_markdown};
 use sovits_eval::{HeldOutEvaluator, Scorer, evaluate};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 fn tiny_spec() -> Spec {
     let sets: Vec<String> = [
@@ -55,7 +55,8 @@ fn run_evaluates_held_out_items_writes_samples_and_keeps_best() {
     let opts = RunOptions { data: data.clone(), out: out.clone(), resume: false, init_from: None, init_may_lack: Vec::new(), max_steps: Some(4) };
     let mut seen = Seen::default();
     let mut evaluator = HeldOutEvaluator::new(&spec).expect("evaluator");
-    run_with(spec.clone(), &opts, &AtomicBool::new(false), &mut seen, Some(&mut evaluator)).expect("run");
+    let stop = AtomicBool::new(false);
+    run(spec.clone(), &opts, RunHooks::new(&stop, &mut seen).with_evaluator(&mut evaluator)).expect("run");
 
     // the last item is held out: it never appears in a training batch
     assert!(!seen.0.is_empty() && seen.0.iter().all(|id| id != "tone_02"), "trained on {:?}", seen.0);

@@ -4,7 +4,7 @@
 //! of magnitude <= 1 in different orders (expected error ~1e-6).
 
 use mlx_rs::{Array, ops};
-use sovits_tests::{assert_close, host, pseudo_random};
+use sovits_test_support::{assert_close, values, pseudo_random};
 
 const ATOL: f32 = 1e-4;
 const RTOL: f32 = 1e-4;
@@ -23,7 +23,7 @@ fn matmul_matches_loops() {
     let got = Array::from_slice(&a, &[m as i32, k as i32])
         .matmul(&Array::from_slice(&b, &[k as i32, n as i32]))
         .unwrap();
-    assert_close("matmul", &host(&got), &want, ATOL, RTOL);
+    assert_close("matmul", &values(&got), &want, ATOL, RTOL);
 }
 
 /// conv1d, channels-last: x [B, T, Ci], w [Co, K, Ci].
@@ -65,7 +65,7 @@ fn conv1d_matches_loops() {
         )
         .unwrap();
         assert_eq!(got.shape(), &[b as i32, tout as i32, co as i32]);
-        assert_close(&format!("conv1d s{stride} p{pad} d{dil}"), &host(&got), &want, ATOL, RTOL);
+        assert_close(&format!("conv1d s{stride} p{pad} d{dil}"), &values(&got), &want, ATOL, RTOL);
     }
 }
 
@@ -106,7 +106,7 @@ fn conv2d_matches_loops() {
     )
     .unwrap();
     assert_eq!(got.shape(), &[b as i32, ho as i32, wo as i32, co as i32]);
-    assert_close("conv2d", &host(&got), &want, ATOL, RTOL);
+    assert_close("conv2d", &values(&got), &want, ATOL, RTOL);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn conv_transpose1d_matches_scatter_loops() {
     )
     .unwrap();
     assert_eq!(got.shape(), &[1, tout as i32, co as i32]);
-    assert_close("conv_transpose1d", &host(&got), &want, ATOL, RTOL);
+    assert_close("conv_transpose1d", &values(&got), &want, ATOL, RTOL);
 }
 
 #[test]
@@ -147,8 +147,8 @@ fn rfft_and_irfft_match_dft_loops() {
     let x = pseudo_random(n, 9);
     let spec = mlx_rs::fft::rfft(Array::from_slice(&x, &[n as i32]), None, None).unwrap();
     assert_eq!(spec.shape(), &[(n / 2 + 1) as i32]);
-    let re = host(&spec.real().unwrap());
-    let im = host(&spec.imag().unwrap());
+    let re = values(&spec.real().unwrap());
+    let im = values(&spec.imag().unwrap());
     let (mut want_re, mut want_im) = (vec![0f32; n / 2 + 1], vec![0f32; n / 2 + 1]);
     for f in 0..=n / 2 {
         for (t, v) in x.iter().enumerate() {
@@ -160,7 +160,7 @@ fn rfft_and_irfft_match_dft_loops() {
     assert_close("rfft re", &re, &want_re, ATOL, RTOL);
     assert_close("rfft im", &im, &want_im, ATOL, RTOL);
     let back = mlx_rs::fft::irfft(&spec, n as i32, None).unwrap();
-    assert_close("irfft(rfft(x))", &host(&back), &x, ATOL, RTOL);
+    assert_close("irfft(rfft(x))", &values(&back), &x, ATOL, RTOL);
 }
 
 /// A test binary that uses MLX must itself load OpenBLAS first (DT_NEEDED),

@@ -14,7 +14,7 @@ use sovits_core::nn::conv_paths::{
     Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
     conv2d_mlx, conv_transpose1d_matmul, conv_transpose1d_mlx, shifted_rows, stacked_rows,
 };
-use sovits_tests::{assert_close, host, max_abs_diff, pseudo_random};
+use sovits_test_support::{assert_close, values, max_abs_diff, pseudo_random};
 
 const ATOL: f32 = 2e-4;
 const RTOL: f32 = 1e-4;
@@ -37,7 +37,7 @@ fn fwd_bwd(f: &dyn Fn(&Array, &Array) -> Array, x: &Array, w: &Array) -> (Vec<f3
     let (_, grads) = vg(&[x.clone(), w.clone()]).expect("value_and_grad");
     let gx = sovits_core::nn::contiguous(&grads[0]).expect("contiguous");
     let gw = sovits_core::nn::contiguous(&grads[1]).expect("contiguous");
-    (host(&y), host(&gx), host(&gw))
+    (values(&y), values(&gx), values(&gw))
 }
 
 fn compare(what: &str, fast: &dyn Fn(&Array, &Array) -> Array, mlx: &dyn Fn(&Array, &Array) -> Array, x: &Array, w: &Array) -> f32 {
@@ -119,7 +119,7 @@ fn shifted_rows_backward_equals_autodiff_of_slices() {
             };
             let mut vg = value_and_grad_with_argnums(loss, &[0][..]);
             let (_, g) = vg(&[x.clone()]).expect("value_and_grad");
-            (host(&f(&x)), host(&sovits_core::nn::contiguous(&g[0]).expect("contiguous")))
+            (values(&f(&x)), values(&sovits_core::nn::contiguous(&g[0]).expect("contiguous")))
         };
         let (y1, g1) = grad(&custom);
         let (y0, g0) = grad(&plain);
@@ -188,19 +188,19 @@ fn public_entry_points_match_mlx_with_bias() {
         let got = conv1d(&x, &w, Some(&bias), o).unwrap();
         let want = ops::add(conv1d_along(Conv1dPath::Mlx, &x, &w, o).unwrap(), &bias).unwrap();
         assert_eq!(got.shape(), want.shape(), "{o:?}");
-        assert_close(&format!("conv1d {o:?}"), &host(&got), &host(&want), ATOL, RTOL);
+        assert_close(&format!("conv1d {o:?}"), &values(&got), &values(&want), ATOL, RTOL);
     }
     let wt = arr(&[6, 4, 16], 14);
     let got = conv_transpose1d(&x, &wt, Some(&bias), 8, 4).unwrap();
     assert_eq!(got.shape(), &[2, 24 * 8 - 8 + 16, 4]);
     let want = ops::add(conv_transpose1d_mlx(&x, &wt, 8, 4).unwrap(), &bias).unwrap();
-    assert_close("conv_transpose1d", &host(&got), &host(&want), ATOL, RTOL);
+    assert_close("conv_transpose1d", &values(&got), &values(&want), ATOL, RTOL);
     let x2 = arr(&[1, 12, 3, 6], 15);
     let w2 = arr(&[4, 6, 5, 1], 16);
     let got = conv2d(&x2, &w2, Some(&bias), (3, 1), (2, 0), 1).unwrap();
     let want = ops::add(conv2d_mlx(&x2, &w2, (3, 1), (2, 0), 1).unwrap(), &bias).unwrap();
     assert_eq!(got.shape(), want.shape());
-    assert_close("conv2d", &host(&got), &host(&want), ATOL, RTOL);
+    assert_close("conv2d", &values(&got), &values(&want), ATOL, RTOL);
 }
 
 #[test]
@@ -226,9 +226,9 @@ fn contiguous_guards_mixed_stride_elementwise() {
     let col_major = a.transpose_axes(&[2, 1, 0]).unwrap(); // [4,5,6] view, column-major
     let permuted = b.transpose_axes(&[0, 2, 1]).unwrap().contiguous().unwrap().transpose_axes(&[0, 2, 1]).unwrap();
     let fixed = ops::add(sovits_core::nn::contiguous(&col_major).unwrap(), &permuted).unwrap();
-    let (ha, hb) = (host(&col_major), host(&b));
+    let (ha, hb) = (values(&col_major), values(&b));
     let want: Vec<f32> = ha.iter().zip(&hb).map(|(x, y)| x + y).collect();
-    assert_close("contiguous add", &host(&fixed), &want, 0.0, 0.0);
+    assert_close("contiguous add", &values(&fixed), &want, 0.0, 0.0);
     let raw = ops::add(&col_major, &permuted).unwrap();
-    eprintln!("unguarded mixed-stride add max abs error: {:e}", max_abs_diff(&host(&raw), &want));
+    eprintln!("unguarded mixed-stride add max abs error: {:e}", max_abs_diff(&values(&raw), &want));
 }

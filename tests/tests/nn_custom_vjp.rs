@@ -8,7 +8,7 @@ use mlx_rs::transforms::{value_and_grad, vjp};
 use mlx_rs::{Array, ops};
 use sovits_core::error::Result;
 use sovits_core::nn::custom_vjp::{custom_vjp, take_backward_failure};
-use sovits_tests::{host, pseudo_random};
+use sovits_test_support::{values, pseudo_random};
 
 /// f(x) = x^2 whose backward claims 3x (autodiff would give 2x).
 fn wrong_square() -> sovits_core::nn::custom_vjp::CustomVjp {
@@ -25,15 +25,15 @@ fn custom_backward_replaces_autodiff() {
     let xs = [-1.5f32, 0.25, 2.0, 3.0];
     let x = Array::from_slice(&xs, &[4]);
     let y = f.call(std::slice::from_ref(&x)).unwrap();
-    assert_eq!(host(&y[0]), xs.iter().map(|v| v * v).collect::<Vec<_>>());
+    assert_eq!(values(&y[0]), xs.iter().map(|v| v * v).collect::<Vec<_>>());
 
     let mut vg = value_and_grad(move |p: &[Array]| {
         let y = f.call(p).unwrap();
         vec![ops::sum(&y[0], None).unwrap()]
     });
     let (v, g) = vg(&[x]).unwrap();
-    assert!((host(&v[0])[0] - xs.iter().map(|v| v * v).sum::<f32>()).abs() < 1e-5);
-    for (gi, xi) in host(&g[0]).iter().zip(xs) {
+    assert!((values(&v[0])[0] - xs.iter().map(|v| v * v).sum::<f32>()).abs() < 1e-5);
+    for (gi, xi) in values(&g[0]).iter().zip(xs) {
         assert!((gi - 3.0 * xi).abs() < 1e-6, "grad {gi} != 3 * {xi}");
     }
 }
@@ -84,8 +84,8 @@ fn gather_backward_matches_autodiff_of_overlap_add() {
     let (vc, gc) = vg_custom(std::slice::from_ref(&y)).unwrap();
     let (vp, gp) = vg_plain(std::slice::from_ref(&y)).unwrap();
     assert_eq!(gc[0].shape(), y.shape());
-    assert!((host(&vc[0])[0] - host(&vp[0])[0]).abs() < 1e-5);
-    let (hc, hp) = (host(&gc[0]), host(&gp[0]));
+    assert!((values(&vc[0])[0] - values(&vp[0])[0]).abs() < 1e-5);
+    let (hc, hp) = (values(&gc[0]), values(&gp[0]));
     assert_eq!(hc.len(), hp.len());
     let max = hc.iter().zip(&hp).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(max <= 1e-6, "custom vs autodiff gradient differ by {max}");
@@ -129,7 +129,7 @@ fn closures_are_freed_with_the_function() {
     )
     .unwrap();
     let y = f.call(&[Array::from_f32(2.0)]).unwrap();
-    assert_eq!(host(&y[0]), vec![4.0]);
+    assert_eq!(values(&y[0]), vec![4.0]);
     assert_eq!(std::rc::Rc::strong_count(&token), 3);
     drop(y);
     drop(f);

@@ -10,7 +10,7 @@
 use mlx_rs::{Array, Dtype, ops, transforms::value_and_grad_with_argnums};
 use sovits_core::nn::conv::{ConvOpts, conv1d};
 use sovits_core::nn::mixed;
-use sovits_tests::{host, pseudo_random};
+use sovits_test_support::{values, pseudo_random};
 
 const BF16_RTOL: f64 = 0.01;
 
@@ -21,7 +21,7 @@ fn arr(shape: &[i32], seed: u64, offset: f32) -> Array {
 }
 
 fn rel_l2(got: &Array, want: &Array) -> f64 {
-    let (g, w) = (host(&got.as_dtype(Dtype::Float32).unwrap()), host(want));
+    let (g, w) = (values(&got.as_dtype(Dtype::Float32).unwrap()), values(want));
     let d: f64 = g.iter().zip(&w).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
     let n: f64 = w.iter().map(|b| (*b as f64).powi(2)).sum::<f64>().sqrt();
     d / n
@@ -96,15 +96,15 @@ fn bf16_layer_norm_softmax_and_sum_match_f32() {
 
     let long = arr(&[1, 100000, 2], 14, 1.0);
     let (s32, s16) = (mixed::sum_axis(&long, 1, false).unwrap(), mixed::sum_axis(&long.as_dtype(Dtype::Bfloat16).unwrap(), 1, false).unwrap());
-    assert!(rel_l2(&s16, &s32) < BF16_RTOL, "bf16 sum over 100,000: {:?} vs {:?}", host(&s16.as_dtype(Dtype::Float32).unwrap()), host(&s32));
+    assert!(rel_l2(&s16, &s32) < BF16_RTOL, "bf16 sum over 100,000: {:?} vs {:?}", values(&s16.as_dtype(Dtype::Float32).unwrap()), values(&s32));
 }
 
 #[test]
 fn mixed_ops_are_the_plain_ops_in_f32() {
     let x = arr(&[2, 7, 5], 15, 0.0);
     let c = arr(&[5], 16, 0.0);
-    assert_eq!(host(&mixed::add(&x, &c).unwrap()), host(&ops::add(&x, &c).unwrap()));
-    assert_eq!(host(&mixed::multiply(&x, &c).unwrap()), host(&ops::multiply(&x, &c).unwrap()));
-    assert_eq!(host(&mixed::softmax_last(&x).unwrap()), host(&ops::softmax_axis(&x, -1, None).unwrap()));
-    assert_eq!(host(&mixed::sum_axis(&x, 1, true).unwrap()), host(&x.sum_axis(1, true).unwrap()));
+    assert_eq!(values(&mixed::add(&x, &c).unwrap()), values(&ops::add(&x, &c).unwrap()));
+    assert_eq!(values(&mixed::multiply(&x, &c).unwrap()), values(&ops::multiply(&x, &c).unwrap()));
+    assert_eq!(values(&mixed::softmax_last(&x).unwrap()), values(&ops::softmax_axis(&x, -1, None).unwrap()));
+    assert_eq!(values(&mixed::sum_axis(&x, 1, true).unwrap()), values(&x.sum_axis(1, true).unwrap()));
 }

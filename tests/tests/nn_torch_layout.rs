@@ -12,7 +12,7 @@ use sovits_core::nn::torch_layout::{
     conv_transpose1d_weight_from_mlx, conv_transpose1d_weight_to_mlx,
 };
 use sovits_core::nn::{WnConv1d, flatten_params, load_strict, read_safetensors, write_safetensors};
-use sovits_tests::{host, pseudo_random};
+use sovits_test_support::{values, pseudo_random};
 
 fn arr(shape: &[i32], seed: u64) -> Array {
     let n: i32 = shape.iter().product();
@@ -24,17 +24,17 @@ fn layout_round_trips_are_exact() {
     let w1 = arr(&[5, 3, 7], 1);
     let m1 = conv1d_weight_to_mlx(&w1).unwrap();
     assert_eq!(m1.shape(), &[5, 7, 3]);
-    assert_eq!(host(&conv1d_weight_from_mlx(&m1).unwrap()), host(&w1));
+    assert_eq!(values(&conv1d_weight_from_mlx(&m1).unwrap()), values(&w1));
     let w2 = arr(&[4, 2, 5, 3], 2);
     let m2 = conv2d_weight_to_mlx(&w2).unwrap();
     assert_eq!(m2.shape(), &[4, 5, 3, 2]);
-    assert_eq!(host(&conv2d_weight_from_mlx(&m2).unwrap()), host(&w2));
+    assert_eq!(values(&conv2d_weight_from_mlx(&m2).unwrap()), values(&w2));
     let wt = arr(&[6, 4, 16], 3);
     let mt = conv_transpose1d_weight_to_mlx(&wt).unwrap();
     assert_eq!(mt.shape(), &[4, 16, 6]);
-    assert_eq!(host(&conv_transpose1d_weight_from_mlx(&mt).unwrap()), host(&wt));
+    assert_eq!(values(&conv_transpose1d_weight_from_mlx(&mt).unwrap()), values(&wt));
     // Element check: torch w[o, i, k] == mlx w[o, k, i].
-    let (h1, hm) = (host(&w1), host(&m1));
+    let (h1, hm) = (values(&w1), values(&m1));
     assert_eq!(h1[(2 * 3 + 1) * 7 + 4], hm[(2 * 7 + 4) * 3 + 1]);
 }
 
@@ -97,7 +97,7 @@ fn save_load_round_trip_keeps_values_and_dtypes() {
     for (k, v) in &m {
         assert_eq!(back[k].dtype(), v.dtype(), "{k}");
         assert_eq!(back[k].shape(), v.shape(), "{k}");
-        assert_eq!(host(&back[k]), host(v), "{k}");
+        assert_eq!(values(&back[k]), values(v), "{k}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
     assert_eq!(leftovers.len(), 1, "temp file left behind");
@@ -108,7 +108,7 @@ fn save_load_round_trip_keeps_values_and_dtypes() {
     assert_eq!(report.loaded.len(), 5);
     assert_eq!(report.unexpected, ["brain", "half", "ids"]);
     for (k, v) in flatten_params(&fresh) {
-        assert_eq!(host(&v), host(&m[&k]), "{k}");
+        assert_eq!(values(&v), values(&m[&k]), "{k}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -125,12 +125,12 @@ fn strict_load_reports_every_bad_key() {
     let tensors = read_safetensors(&path).unwrap();
 
     let mut target = net();
-    let before = host(&target.dec.conv_pre.weight_v);
+    let before = values(&target.dec.conv_pre.weight_v);
     let err = load_strict(&mut target, &tensors, false).unwrap_err().to_string();
     assert!(err.contains("missing `dec.conv_pre.bias` (expected [8])"), "{err}");
     assert!(err.contains("mis-shaped `dec.conv_post.weight_v`: expected [1, 4, 7], found [1, 4, 5]"), "{err}");
     assert!(err.contains("unexpected `dec.extra`"), "{err}");
-    assert_eq!(host(&target.dec.conv_pre.weight_v), before, "failed load must not assign");
+    assert_eq!(values(&target.dec.conv_pre.weight_v), before, "failed load must not assign");
 
     // Partial: missing/unexpected allowed, the shape mismatch still fails.
     let err = load_strict(&mut target, &tensors, true).unwrap_err().to_string();

@@ -8,7 +8,7 @@ use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
 use sovits_core::nn::conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
 use sovits_core::nn::weight_norm::fold_weight;
 use sovits_core::nn::{WnConv1d, WnConv2d, WnConvTranspose1d, flatten_params};
-use sovits_tests::{assert_close, host, pseudo_random};
+use sovits_test_support::{assert_close, values, pseudo_random};
 
 fn arr(shape: &[i32], seed: u64) -> Array {
     let n: i32 = shape.iter().product();
@@ -35,7 +35,7 @@ fn shapes_and_keys_follow_torch() {
 #[test]
 fn fresh_layer_folds_to_weight_v() {
     let c = WnConv1d::new(6, 5, 7, ConvOpts::new(), true).unwrap();
-    assert_close("fold", &host(&c.weight().unwrap()), &host(&c.weight_v), 1e-6, 1e-5);
+    assert_close("fold", &values(&c.weight().unwrap()), &values(&c.weight_v), 1e-6, 1e-5);
 }
 
 #[test]
@@ -43,25 +43,25 @@ fn forward_equals_conv_with_folded_weight() {
     // Hand-checked fold on a 2x1x2 weight: rows [3,4] (norm 5) and [0,2] (norm 2).
     let v = Array::from_slice(&[3.0f32, 4.0, 0.0, 2.0], &[2, 1, 2]);
     let g = Array::from_slice(&[10.0f32, 0.5], &[2, 1, 1]);
-    assert_close("fold by hand", &host(&fold_weight(&g, &v).unwrap()), &[6.0, 8.0, 0.0, 0.5], 1e-6, 0.0);
+    assert_close("fold by hand", &values(&fold_weight(&g, &v).unwrap()), &[6.0, 8.0, 0.0, 0.5], 1e-6, 0.0);
 
     let mut c1 = WnConv1d::new(6, 4, 3, ConvOpts::new().dilation(2).padding(2), true).unwrap();
     c1.weight_g.value = arr(&[4, 1, 1], 3);
     let x = arr(&[2, 20, 6], 4);
     let w = fold_weight(&c1.weight_g, &c1.weight_v).unwrap();
     let want = conv1d(&x, &w, c1.bias.value.as_ref(), c1.opts).unwrap();
-    assert_close("wn conv1d", &host(&c1.forward(&x).unwrap()), &host(&want), 1e-5, 1e-5);
+    assert_close("wn conv1d", &values(&c1.forward(&x).unwrap()), &values(&want), 1e-5, 1e-5);
 
     let mut c2 = WnConv2d::new(3, 5, (5, 1), (3, 1), (2, 0), 1, true).unwrap();
     c2.weight_g.value = arr(&[5, 1, 1, 1], 5);
     let x2 = arr(&[1, 18, 2, 3], 6);
     let want = conv2d(&x2, &c2.weight().unwrap(), c2.bias.value.as_ref(), (3, 1), (2, 0), 1).unwrap();
-    assert_close("wn conv2d", &host(&c2.forward(&x2).unwrap()), &host(&want), 1e-5, 1e-5);
+    assert_close("wn conv2d", &values(&c2.forward(&x2).unwrap()), &values(&want), 1e-5, 1e-5);
 
     let mut ct = WnConvTranspose1d::new(6, 3, 4, 2, 1, true).unwrap();
     ct.weight_g.value = arr(&[6, 1, 1], 7);
     let want = conv_transpose1d(&x, &ct.weight().unwrap(), ct.bias.value.as_ref(), 2, 1).unwrap();
-    assert_close("wn convT", &host(&ct.forward(&x).unwrap()), &host(&want), 1e-5, 1e-5);
+    assert_close("wn convT", &values(&ct.forward(&x).unwrap()), &values(&want), 1e-5, 1e-5);
 }
 
 #[test]
@@ -78,9 +78,9 @@ fn gradients_reach_g_and_v() {
     let (_, grads) = vg(&[c.weight_g.value.clone(), c.weight_v.value.clone()]).unwrap();
     assert_eq!(grads[0].shape(), &[3, 1, 1]);
     assert_eq!(grads[1].shape(), &[3, 4, 3]);
-    assert!(host(&grads[0]).iter().any(|v| v.abs() > 1e-6));
+    assert!(values(&grads[0]).iter().any(|v| v.abs() > 1e-6));
     // d/dv is orthogonal to v per output channel (the norm removes the radial part).
-    let (gv, v) = (host(&grads[1]), host(&c.weight_v));
+    let (gv, v) = (values(&grads[1]), values(&c.weight_v));
     for o in 0..3 {
         let dot: f32 = (0..12).map(|i| gv[o * 12 + i] * v[o * 12 + i]).sum();
         assert!(dot.abs() < 1e-4, "channel {o}: <dL/dv, v> = {dot}");

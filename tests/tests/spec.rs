@@ -89,7 +89,7 @@ fn toy_plugins_build_and_run_from_a_spec() {
     let y_hat = Array::from_slice(&[0.0f32, 0.0, 0.5, 1.0], &[1, 4]);
     let out = d.forward(&y, &y_hat).expect("forward");
     assert_eq!(out.y_d_real.len(), 2);
-    assert_eq!(sovits_tests::host(&out.y_d_real[0]), vec![2.0, -2.0, 1.0, 0.0]);
+    assert_eq!(sovits_test_support::values(&out.y_d_real[0]), vec![2.0, -2.0, 1.0, 0.0]);
 
     let loss = registry::build_loss(&spec.losses[0], &spec.losses[0].at, &ctx).expect("toy-l1");
     assert_eq!(spec.losses[0].weight, Some(3.0));
@@ -115,7 +115,7 @@ fn toy_plugins_build_and_run_from_a_spec() {
     }
     let ctx = LossContext { batch: &batch, y: &y, y_hat: &y_hat, generated: &generated, disc: &[out], frontend: &NoFrontend, segment_frames: 1 };
     let value = loss.generator(&ctx).expect("loss").expect("generator side");
-    assert_eq!(sovits_tests::host(&value.value), vec![(1.0 + 1.0 + 0.0 + 1.0) / 4.0]);
+    assert_eq!(sovits_test_support::values(&value.value), vec![(1.0 + 1.0 + 0.0 + 1.0) / 4.0]);
     assert!(loss.discriminator(&ctx).expect("d side").is_none());
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use sovits_core::Spec;
 use sovits_core::registry;
 use sovits_core::train::Trainer;
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 fn step_terms(sets: &[&str]) -> Vec<(String, f32)> {
     sovits_plugins::link_all();

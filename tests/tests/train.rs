@@ -10,10 +10,10 @@ use sovits_core::Spec;
 use sovits_core::components::ParamMap;
 use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::registry;
-use sovits_core::train::run::{Observer, RunOptions, run};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, checkpoint, params};
-use sovits_tests::host;
-use sovits_tests::train_fixtures::{tiny_spec, write_tone_corpus};
+use sovits_test_support::values;
+use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
 
 
 fn corpus(dir: &Path, n: usize, frames: usize) -> PathBuf {
@@ -39,7 +39,7 @@ impl Observer for Quiet {
 fn train(spec: Spec, data: &Path, out: &Path, steps: u64, resume: bool) -> Vec<StepReport> {
     let opts = RunOptions { data: data.to_path_buf(), out: out.to_path_buf(), resume, init_from: None, init_may_lack: Vec::new(), max_steps: Some(steps) };
     let mut obs = Quiet(Vec::new());
-    run(spec, &opts, &AtomicBool::new(false), &mut obs).expect("training run");
+    run(spec, &opts, RunHooks::new(&AtomicBool::new(false), &mut obs)).expect("training run");
     obs.0
 }
 
@@ -76,7 +76,7 @@ fn one_step_updates_every_trainable_parameter_and_no_frozen_one() {
     let (g1, d1) = snapshot(&t);
     let mut unchanged_trainable = Vec::new();
     for (k, before) in &g0 {
-        let same = host(before) == host(&g1[k]);
+        let same = values(before) == values(&g1[k]);
         if t.g_master.contains_key(k) {
             if same && !is_gauge(k) {
                 unchanged_trainable.push(k.clone());
@@ -86,7 +86,7 @@ fn one_step_updates_every_trainable_parameter_and_no_frozen_one() {
         }
     }
     for (k, before) in &d0 {
-        if host(before) == host(&d1[k]) {
+        if values(before) == values(&d1[k]) {
             unchanged_trainable.push(k.clone());
         }
     }
@@ -122,7 +122,7 @@ fn resume_continues_exactly() {
         let a = read_safetensors(&checkpoint::latest(&straight).expect("ckpt").join(file)).expect("read");
         let b = read_safetensors(&checkpoint::latest(&split).expect("ckpt").join(file)).expect("read");
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{file} keys");
-        let worst = a.iter().map(|(k, v)| sovits_tests::max_abs_diff(&host(v), &host(&b[k]))).fold(0.0, f32::max);
+        let worst = a.iter().map(|(k, v)| sovits_test_support::max_abs_diff(&values(v), &values(&b[k]))).fold(0.0, f32::max);
         assert_eq!(worst, 0.0, "{file}: 2+2 steps differ from 4 straight by {worst}");
     }
 }
@@ -167,7 +167,7 @@ fn non_finite_steps_are_skipped_without_touching_parameters() {
     let (g1, d1) = snapshot(&t);
     for (k, v) in g0.iter().chain(&d0) {
         let after = g1.get(k).or_else(|| d1.get(k)).expect("same keys");
-        assert_eq!(host(v), host(after), "`{k}` changed on a skipped step");
+        assert_eq!(values(v), values(after), "`{k}` changed on a skipped step");
     }
 }
 

@@ -47,7 +47,7 @@ use sovits_core::components::ParamMap;
 use sovits_core::nn::noise::RecordedNoise;
 use sovits_core::nn::read_safetensors;
 use sovits_core::train::{Trainer, params};
-use sovits_tests::host;
+use sovits_test_support::values;
 
 /// Folder of the committed trajectory fixture.
 fn dir() -> PathBuf {
@@ -309,10 +309,10 @@ fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: usize, grou
             continue;
         }
         let lr = groups.named_lr.get(key).copied().unwrap_or(groups.base_lr);
-        let v = host(a);
+        let v = values(a);
         if is_gauge(key) {
             // |p - p0| <= steps * lr (+ decay): Adam's normalised step is at most ~lr
-            let p0 = host(&g0[key]);
+            let p0 = values(&g0[key]);
             let p0_max = p0.iter().fold(0.0f64, |m, x| m.max(x.abs() as f64));
             let bound = after as f64 * lr * (1.0 + 1e-3 + wd * p0_max);
             let d = v.iter().zip(&p0).map(|(x, y)| (x - y).abs() as f64).fold(0.0, f64::max);
@@ -343,7 +343,7 @@ fn check_discriminator(log: &mut Log, t: &Trainer, after: usize, lr: f64) {
             log.ok(false, format!("D after step {after}: reference tensor `{key}` missing"));
             continue;
         };
-        let d = check_stats(log, &format!("D after step {after} `{key}`"), &host(a), w, rel, sum_floor, first8_atol);
+        let d = check_stats(log, &format!("D after step {after} `{key}`"), &values(a), w, rel, sum_floor, first8_atol);
         if d > worst.0 {
             worst = (d, key.clone());
         }
@@ -358,7 +358,7 @@ fn check_discriminator(log: &mut Log, t: &Trainer, after: usize, lr: f64) {
             log.ok(false, format!("D small after step {after}: `{key}` missing"));
             continue;
         };
-        for (o, w) in host(a).iter().zip(host(want)) {
+        for (o, w) in values(a).iter().zip(values(want)) {
             let d = (o - w).abs() as f64;
             n += 1;
             over_1e5 += (d > 1e-5) as usize;
@@ -424,8 +424,8 @@ fn check_optim(log: &mut Log, which: &str, state: &ParamMap, want: &Value, after
         if is_gauge(key) {
             continue;
         }
-        let m = host(m);
-        let v = host(v);
+        let m = values(m);
+        let v = values(v);
         let m_sum: f64 = m.iter().map(|&x| x as f64).sum();
         let v_sum: f64 = v.iter().map(|&x| x as f64).sum();
         let m_f8 = f64s(&w["exp_avg_first8"]);
@@ -539,7 +539,7 @@ fn three_reference_training_steps() {
         log.lines.push(format!("---- step {s} ({secs:.1} s)"));
 
         // ids_slice exact
-        let ids: Vec<f32> = host(r.ids_slice.as_ref().expect("ids_slice in report"));
+        let ids: Vec<f32> = values(r.ids_slice.as_ref().expect("ids_slice in report"));
         let want_ids = f64s(&w["ids_slice"]);
         log.ok(
             ids.iter().map(|&x| x as f64).eq(want_ids.iter().copied()),
@@ -571,9 +571,9 @@ fn three_reference_training_steps() {
         log.scalar(&format!("step {s} grad_norm_g"), r.g_grad_norm as f64, num(&w["grad_norm_g_f64acc"], "grad_norm_g_f64acc"), rtol, 0.0);
 
         // y_hat per element (computed before this step's update)
-        let y_hat = host(r.y_hat.as_ref().expect("y_hat in report"));
-        let want_y = host(&f32_npy(&format!("step{s}.out.y_hat.npy")));
-        let d_y = sovits_tests::max_abs_diff(&y_hat, &want_y) as f64;
+        let y_hat = values(r.y_hat.as_ref().expect("y_hat in report"));
+        let want_y = values(&f32_npy(&format!("step{s}.out.y_hat.npy")));
+        let d_y = sovits_test_support::max_abs_diff(&y_hat, &want_y) as f64;
         let atol_y = if s < 3 { 1e-4 } else { 1e-2 };
         log.ok(d_y <= atol_y, format!("step {s} y_hat: max abs diff {d_y:.3e} (atol {atol_y:e})"));
 
@@ -584,7 +584,7 @@ fn three_reference_training_steps() {
         let full = t.gan.frontend.spec_to_mel(&batch.spec).expect("spec to mel");
         let y_mel = slice_frames(&full, ids_arr, frames);
         for (name, mel) in [("y_hat_mel", &y_hat_mel), ("y_mel", &y_mel)] {
-            let torch = host(&channels_last(mel)); // [B, T, M] -> [B, M, T] (torch layout)
+            let torch = values(&channels_last(mel)); // [B, T, M] -> [B, M, T] (torch layout)
             let ws = &w[name];
             let f8 = f64s(&ws["first8"]);
             let d8 = f8.iter().zip(&torch).map(|(a, &b)| (a - b as f64).abs()).fold(0.0, f64::max);

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sovits_core::Spec;
 use sovits_core::train::StepReport;
-use sovits_core::train::run::{Observer, RunOptions, run_ranked};
+use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
@@ -102,8 +102,8 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
     let mut progress = Progress { bar };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
-    let summary =
-        run_ranked(spec, &opts, &stop, &mut progress, Some(&mut evaluator), group).context("training")?;
+    let hooks = RunHooks::new(&stop, &mut progress).with_evaluator(&mut evaluator).with_group(group);
+    let summary = run(spec, &opts, hooks).context("training")?;
     if !root {
         return Ok(());
     }

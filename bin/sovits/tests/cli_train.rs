@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sovits_core::{Spec, registry};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
@@ -90,7 +90,7 @@ fn train_sweep_infer_export_import() {
     let back = sovits_core::nn::torch_layout::read_safetensors(&imported.join("G.safetensors")).expect("imported G");
     for (k, v) in &back {
         let want = original[k].as_dtype(mlx_rs::Dtype::Float16).and_then(|a| a.as_dtype(mlx_rs::Dtype::Float32)).expect("fp16 round");
-        assert_eq!(sovits_tests::host(v), sovits_tests::host(&want), "`{k}` differs after export/import at fp16");
+        assert_eq!(sovits_test_support::host::values(v), sovits_test_support::host::values(&want), "`{k}` differs after export/import at fp16");
     }
     assert!(back.keys().all(|k| !k.contains("enc_q")) && back.len() + original.keys().filter(|k| k.contains("enc_q")).count() == original.len());
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use sovits_core::data::Folder;
 use sovits_core::{Spec, registry};
-use sovits_tests::train_fixtures::{write_sv_folder, write_tone_corpus};
+use sovits_test_support::train_fixtures::{write_sv_folder, write_tone_corpus};
 
 fn tiny() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/tiny.json")

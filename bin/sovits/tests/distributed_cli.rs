@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sovits_core::{Spec, registry};
-use sovits_tests::train_fixtures::write_tone_corpus;
+use sovits_test_support::train_fixtures::write_tone_corpus;
 
 const SETS: [&str; 4] = [
     r#"discriminators=[{"name":"mpd","params":{"periods":[2]}}]"#,

@@ -14,7 +14,7 @@ use mlx_rs::{Array, ops};
 
 use super::conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
 use super::init::{torch_bias, torch_uniform};
-use super::layers::check_groups;
+use super::plain_layers::check_groups;
 use crate::error::Result;
 
 /// `||v||` over every axis but 0, keeping dims (`[n, 1, ..]`), in `v`'s dtype

@@ -13,7 +13,7 @@ use sovits_core::train::evaluate::Evaluator;
 use crate::held_out::evaluate;
 use crate::scores::Scorer;
 
-/// [`Evaluator`] for `sovits_core::train::run::run_with`.
+/// [`Evaluator`] for `sovits_core::train::run::run` (`RunHooks::with_evaluator`).
 pub struct HeldOutEvaluator {
     scorer: Scorer,
     seed: u64,

@@ -3,32 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use mlx_rs::{Array, Dtype};
+use mlx_rs::Dtype;
 use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
 use sovits_core::{Error, Result};
 
 use crate::Config;
+use crate::state::{LoadError, TrainingState};
 use crate::step::{FusedUpdate, Moments, adamw_step};
 
 /// torch-exact AdamW over named parameters.
 #[derive(Debug, Clone)]
 pub struct AdamW {
     /// Hyper-parameters.
-    pub(crate) config: Config,
-    /// Base learning rate (groups multiply it).
-    pub(crate) learning_rate: f32,
+    config: Config,
     /// Owned parameter key -> lr multiplier of its group.
-    pub(crate) lr_scale: BTreeMap<String, f32>,
-    /// Per-parameter moments, present only for parameters stepped at least once.
-    pub(crate) state: BTreeMap<String, Moments>,
-    /// Number of `update` calls.
-    pub(crate) updates: u64,
+    lr_scale: BTreeMap<String, f32>,
+    /// Moments, update count and base learning rate (what a checkpoint saves).
+    state: TrainingState,
     /// Keep updated parameters in f32 (master weights) instead of their own dtype.
-    pub(crate) keep_f32: bool,
+    keep_f32: bool,
     /// Registered name, for error messages.
-    pub(crate) name: &'static str,
+    name: &'static str,
     /// The compiled element-wise update shared by every parameter.
-    pub(crate) fused: FusedUpdate,
+    fused: FusedUpdate,
 }
 
 impl AdamW {
@@ -51,13 +48,11 @@ impl AdamW {
         }
         Ok(Self {
             config,
-            learning_rate: ctx.learning_rate,
             lr_scale,
-            state: BTreeMap::new(),
-            updates: 0,
+            state: TrainingState::new(ctx.learning_rate),
             keep_f32: false,
             name,
-            fused: FusedUpdate::default(),
+            fused: FusedUpdate::new(name),
         })
     }
 
@@ -75,17 +70,17 @@ impl AdamW {
 
     /// Moments of `key`, if it has been stepped.
     pub fn moments(&self, key: &str) -> Option<&Moments> {
-        self.state.get(key)
+        self.state.moments.get(key)
     }
 
-    pub(crate) fn plugin_error(&self, message: String) -> Error {
+    fn plugin_error(&self, message: String) -> Error {
         Error::Plugin { plugin: self.name.into(), message }
     }
 }
 
 impl Optimizer for AdamW {
     fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
-        let base = self.learning_rate as f64;
+        let base = self.state.learning_rate as f64;
         for (key, &scale) in &self.lr_scale {
             let Some(grad) = grads.get(key) else { continue };
             let param = params
@@ -98,7 +93,7 @@ impl Optimizer for AdamW {
                     found: format!("{:?}", grad.shape()),
                 });
             }
-            let mut moments = match self.state.get(key) {
+            let mut moments = match self.state.moments.get(key) {
                 Some(m) if m.exp_avg.shape() != param.shape() => {
                     return Err(Error::Shape {
                         what: format!("{}: loaded state exp_avg.{key}", self.name),
@@ -113,34 +108,38 @@ impl Optimizer for AdamW {
             let dtype = param.dtype();
             let updated = if self.keep_f32 || dtype == Dtype::Float32 { updated } else { updated.as_dtype(dtype)? };
             params.insert(key.clone(), updated);
-            self.state.insert(key.clone(), moments);
+            self.state.moments.insert(key.clone(), moments);
         }
-        self.updates += 1;
+        self.state.updates += 1;
         Ok(())
     }
 
     fn learning_rate(&self) -> f32 {
-        self.learning_rate
+        self.state.learning_rate
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
+        self.state.learning_rate = lr;
     }
 
     fn state(&self) -> Result<ParamMap> {
-        Ok(crate::state::export(self))
+        Ok(self.state.export())
     }
 
+    /// Replaces the state; on any problem nothing changes and the error lists
+    /// every unknown, incomplete or mis-shaped key by name.
     fn load_state(&mut self, state: &ParamMap) -> Result<()> {
-        crate::state::load(self, state)
+        let lr_scale = &self.lr_scale;
+        match crate::state::load(&mut self.state, state, |key| lr_scale.contains_key(key)) {
+            Ok(()) => Ok(()),
+            Err(LoadError::Core(e)) => Err(e),
+            Err(LoadError::Invalid(problems)) => {
+                Err(self.plugin_error(format!("cannot load optimizer state: {}", problems.join("; "))))
+            }
+        }
     }
 
     fn step_count(&self) -> u64 {
-        self.updates
+        self.state.updates
     }
-}
-
-/// Casts `a` to f32 unless it already is.
-pub(crate) fn to_f32(a: &Array) -> Result<Array> {
-    Ok(if a.dtype() == Dtype::Float32 { a.clone() } else { a.as_dtype(Dtype::Float32)? })
 }

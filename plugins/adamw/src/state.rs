@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use mlx_rs::Array;
+use mlx_rs::{Array, Dtype};
 use sovits_core::Result;
 use sovits_core::components::ParamMap;
 
-use crate::optimizer::{AdamW, to_f32};
 use crate::step::Moments;
 
 /// Key of the update counter.
@@ -16,17 +15,55 @@ pub const STEP: &str = "step";
 /// Key of the base learning rate.
 pub const LEARNING_RATE: &str = "learning_rate";
 
-/// The state as named tensors.
-pub(crate) fn export(opt: &AdamW) -> ParamMap {
-    let mut out = ParamMap::new();
-    for (key, m) in &opt.state {
-        out.insert(format!("exp_avg.{key}"), m.exp_avg.clone());
-        out.insert(format!("exp_avg_sq.{key}"), m.exp_avg_sq.clone());
-        out.insert(format!("step.{key}"), Array::from_f32(m.step as f32));
+/// What an AdamW run carries from step to step and saves in a checkpoint.
+#[derive(Debug, Clone)]
+pub struct TrainingState {
+    /// Per-parameter moments, present only for parameters stepped at least once.
+    pub moments: BTreeMap<String, Moments>,
+    /// Number of `update` calls.
+    pub updates: u64,
+    /// Base learning rate in effect (groups multiply it).
+    pub learning_rate: f32,
+}
+
+impl TrainingState {
+    /// The state before the first step: no moments, no updates.
+    pub fn new(learning_rate: f32) -> Self {
+        Self { moments: BTreeMap::new(), updates: 0, learning_rate }
     }
-    out.insert(STEP.into(), Array::from_f32(opt.updates as f32));
-    out.insert(LEARNING_RATE.into(), Array::from_f32(opt.learning_rate));
-    out
+
+    /// The state as named tensors.
+    pub fn export(&self) -> ParamMap {
+        let mut out = ParamMap::new();
+        for (key, m) in &self.moments {
+            out.insert(format!("exp_avg.{key}"), m.exp_avg.clone());
+            out.insert(format!("exp_avg_sq.{key}"), m.exp_avg_sq.clone());
+            out.insert(format!("step.{key}"), Array::from_f32(m.step as f32));
+        }
+        out.insert(STEP.into(), Array::from_f32(self.updates as f32));
+        out.insert(LEARNING_RATE.into(), Array::from_f32(self.learning_rate));
+        out
+    }
+}
+
+/// Casts `a` to f32 unless it already is.
+pub(crate) fn to_f32(a: &Array) -> Result<Array> {
+    Ok(if a.dtype() == Dtype::Float32 { a.clone() } else { a.as_dtype(Dtype::Float32)? })
+}
+
+/// Why a saved state was not loaded.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// Every unknown, incomplete or mis-shaped key, one message each.
+    Invalid(Vec<String>),
+    /// An array operation failed.
+    Core(sovits_core::Error),
+}
+
+impl From<sovits_core::Error> for LoadError {
+    fn from(e: sovits_core::Error) -> Self {
+        Self::Core(e)
+    }
 }
 
 /// One parameter's pieces while loading.
@@ -49,9 +86,14 @@ fn read_count(a: &Array) -> std::result::Result<u64, String> {
     Ok(v as u64)
 }
 
-/// Replaces the optimizer's state with `state`; on any problem nothing changes
-/// and the error lists every unknown, incomplete or mis-shaped key by name.
-pub(crate) fn load(opt: &mut AdamW, state: &ParamMap) -> Result<()> {
+/// Replaces `current` by `state`, whose per-parameter keys must name
+/// parameters for which `owns` is true; on any problem nothing changes and
+/// [`LoadError::Invalid`] lists every unknown, incomplete or mis-shaped key by name.
+pub(crate) fn load(
+    current: &mut TrainingState,
+    state: &ParamMap,
+    owns: impl Fn(&str) -> bool,
+) -> std::result::Result<(), LoadError> {
     let mut problems = Vec::new();
     let mut parts: BTreeMap<&str, Parts> = BTreeMap::new();
     let (mut updates, mut lr) = (None, None);
@@ -72,7 +114,7 @@ pub(crate) fn load(opt: &mut AdamW, state: &ParamMap) -> Result<()> {
             continue;
         }
         let split = ["exp_avg_sq.", "exp_avg.", "step."].iter().find_map(|p| name.strip_prefix(p).map(|key| (*p, key)));
-        let Some((prefix, key)) = split.filter(|(_, key)| opt.lr_scale.contains_key(*key)) else {
+        let Some((prefix, key)) = split.filter(|(_, key)| owns(key)) else {
             problems.push(format!("unknown key `{name}`"));
             continue;
         };
@@ -101,14 +143,14 @@ pub(crate) fn load(opt: &mut AdamW, state: &ParamMap) -> Result<()> {
         }
     }
     if !problems.is_empty() {
-        return Err(opt.plugin_error(format!("cannot load optimizer state: {}", problems.join("; "))));
+        return Err(LoadError::Invalid(problems));
     }
-    opt.state = moments;
+    current.moments = moments;
     if let Some(n) = updates {
-        opt.updates = n;
+        current.updates = n;
     }
     if let Some(v) = lr {
-        opt.learning_rate = v;
+        current.learning_rate = v;
     }
     Ok(())
 }

@@ -39,39 +39,112 @@ type UpdateFn = Box<dyn FnMut(&[Array]) -> std::result::Result<Vec<Array>, Excep
 /// parameters of G and D that was ~2.4 s per training step on this CPU;
 /// fused, one step over 50M parameters takes 0.59 s instead of 1.19 s, with
 /// bit-identical results. Cloning gives a fresh (not yet compiled) one.
-#[derive(Default)]
-pub struct FusedUpdate(Option<UpdateFn>);
+pub struct FusedUpdate {
+    /// Registered name of the optimizer using it, for error messages.
+    plugin: &'static str,
+    /// The compiled update, once made.
+    compiled: Option<UpdateFn>,
+}
+
+impl FusedUpdate {
+    /// A not yet compiled update for the optimizer registered as `plugin`.
+    pub fn new(plugin: &'static str) -> Self {
+        Self { plugin, compiled: None }
+    }
+
+    fn call(&mut self, inputs: UpdateInputs) -> Result<UpdateOutputs> {
+        let f = self.compiled.get_or_insert_with(|| Box::new(mlx_rs::transforms::compile::compile(update_body, true)));
+        let mut out = f(&inputs.into_args())?.into_iter();
+        let (Some(param), Some(exp_avg), Some(exp_avg_sq)) = (out.next(), out.next(), out.next()) else {
+            return Err(sovits_core::Error::Plugin {
+                plugin: self.plugin.into(),
+                message: "fused update returned fewer than 3 arrays".into(),
+            });
+        };
+        Ok(UpdateOutputs { param, exp_avg, exp_avg_sq })
+    }
+}
 
 impl Clone for FusedUpdate {
     fn clone(&self) -> Self {
-        Self(None)
+        Self::new(self.plugin)
     }
 }
 
 impl std::fmt::Debug for FusedUpdate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "FusedUpdate(compiled)" } else { "FusedUpdate(pending)" })
+        let state = if self.compiled.is_some() { "compiled" } else { "pending" };
+        write!(f, "FusedUpdate({}, {state})", self.plugin)
     }
 }
 
-/// `[p, g, m, v, 1 - lr wd, b1, 1 - b1, b2, 1 - b2, step_size, sqrt(bias
-/// correction 2), eps]` -> `[p', m', v']`, in the order of torch's
-/// `_single_tensor_adamw`.
-fn update_body(a: &[Array]) -> std::result::Result<Vec<Array>, Exception> {
-    let (p, g, m, v) = (&a[0], &a[1], &a[2], &a[3]);
-    let p = p.multiply(&a[4])?;
-    let m = m.multiply(&a[5])?.add(g.multiply(&a[6])?)?;
-    let v = v.multiply(&a[7])?.add(g.square()?.multiply(&a[8])?)?;
-    let denom = v.sqrt()?.divide(&a[10])?.add(&a[11])?;
-    let p = p.subtract(m.divide(&denom)?.multiply(&a[9])?)?;
+/// The inputs of one fused step: the tensors and the host-computed scalars
+/// (as 0-d f32 arrays, so one compiled kernel serves every step and lr).
+struct UpdateInputs {
+    param: Array,
+    grad: Array,
+    exp_avg: Array,
+    exp_avg_sq: Array,
+    /// `1 - lr * weight_decay`.
+    decay: Array,
+    beta1: Array,
+    one_minus_beta1: Array,
+    beta2: Array,
+    one_minus_beta2: Array,
+    /// `lr / (1 - beta1^t)`.
+    step_size: Array,
+    /// `sqrt(1 - beta2^t)`.
+    bias_correction2_sqrt: Array,
+    eps: Array,
+}
+
+/// Number of arrays [`UpdateInputs`] passes to the compiled function.
+const N_INPUTS: usize = 12;
+
+impl UpdateInputs {
+    /// The positional arguments `mlx` compilation needs, in field order.
+    fn into_args(self) -> [Array; N_INPUTS] {
+        [
+            self.param,
+            self.grad,
+            self.exp_avg,
+            self.exp_avg_sq,
+            self.decay,
+            self.beta1,
+            self.one_minus_beta1,
+            self.beta2,
+            self.one_minus_beta2,
+            self.step_size,
+            self.bias_correction2_sqrt,
+            self.eps,
+        ]
+    }
+
+    /// The inverse of [`UpdateInputs::into_args`], inside the compiled function.
+    fn from_args(a: &[Array]) -> std::result::Result<Self, Exception> {
+        let a: &[Array; N_INPUTS] = a.try_into().map_err(|_| Exception::custom(format!("fused AdamW update takes {N_INPUTS} arrays, got {}", a.len())))?;
+        let [param, grad, exp_avg, exp_avg_sq, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps] = a.clone();
+        Ok(Self { param, grad, exp_avg, exp_avg_sq, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps })
+    }
+}
+
+/// The updated parameter and moments of one fused step.
+struct UpdateOutputs {
+    param: Array,
+    exp_avg: Array,
+    exp_avg_sq: Array,
+}
+
+/// [`UpdateInputs`] -> `[p', m', v']`, in the order of torch's `_single_tensor_adamw`.
+fn update_body(args: &[Array]) -> std::result::Result<Vec<Array>, Exception> {
+    let i = UpdateInputs::from_args(args)?;
+    let g = &i.grad;
+    let p = i.param.multiply(&i.decay)?;
+    let m = i.exp_avg.multiply(&i.beta1)?.add(g.multiply(&i.one_minus_beta1)?)?;
+    let v = i.exp_avg_sq.multiply(&i.beta2)?.add(g.square()?.multiply(&i.one_minus_beta2)?)?;
+    let denom = v.sqrt()?.divide(&i.bias_correction2_sqrt)?.add(&i.eps)?;
+    let p = p.subtract(m.divide(&denom)?.multiply(&i.step_size)?)?;
     Ok(vec![p, m, v])
-}
-
-impl FusedUpdate {
-    fn call(&mut self, args: &[Array]) -> Result<Vec<Array>> {
-        let f = self.0.get_or_insert_with(|| Box::new(mlx_rs::transforms::compile::compile(update_body, true)));
-        Ok(f(args)?)
-    }
 }
 
 /// Applies one step with learning rate `lr` to `param` (any float dtype; the
@@ -93,24 +166,20 @@ pub fn adamw_step(param: &Array, grad: &Array, state: &mut Moments, lr: f64, cfg
     let p = param.as_dtype(Dtype::Float32)?;
     let step_size = lr / (1.0 - b1.powf(t as f64));
     let bias_correction2_sqrt = (1.0 - b2.powf(t as f64)).sqrt();
-    let args = [
-        p,
-        g,
-        state.exp_avg.clone(),
-        state.exp_avg_sq.clone(),
-        scalar(1.0 - lr * cfg.weight_decay as f64),
-        scalar(b1),
-        scalar(1.0 - b1),
-        scalar(b2),
-        scalar(1.0 - b2),
-        scalar(step_size),
-        scalar(bias_correction2_sqrt),
-        scalar(cfg.eps as f64),
-    ];
-    let mut out = fused.call(&args)?.into_iter();
-    let (Some(p), Some(m), Some(v)) = (out.next(), out.next(), out.next()) else {
-        return Err(sovits_core::Error::Plugin { plugin: "adamw".into(), message: "fused update returned fewer than 3 arrays".into() });
-    };
-    *state = Moments { exp_avg: m, exp_avg_sq: v, step: t };
-    Ok(p)
+    let out = fused.call(UpdateInputs {
+        param: p,
+        grad: g,
+        exp_avg: state.exp_avg.clone(),
+        exp_avg_sq: state.exp_avg_sq.clone(),
+        decay: scalar(1.0 - lr * cfg.weight_decay as f64),
+        beta1: scalar(b1),
+        one_minus_beta1: scalar(1.0 - b1),
+        beta2: scalar(b2),
+        one_minus_beta2: scalar(1.0 - b2),
+        step_size: scalar(step_size),
+        bias_correction2_sqrt: scalar(bias_correction2_sqrt),
+        eps: scalar(cfg.eps as f64),
+    })?;
+    *state = Moments { exp_avg: out.exp_avg, exp_avg_sq: out.exp_avg_sq, step: t };
+    Ok(out.param)
 }

@@ -4,14 +4,16 @@
 //! `GPT_SoVITS/module/attentions.py::{Encoder, MultiHeadAttention, FFN}`
 //! (from VITS, Shaw et al. 2018 relative positions).
 
+use mlx_rs::{Array, ops, random};
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::Param;
-use mlx_rs::{Array, ops, random};
-use sovits_core::Result;
 use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::Result;
 
-use crate::common::{Ctx, mul, slice_axis};
-use crate::layers::LayerNorm;
+use crate::forward_ctx::Ctx;
+use crate::layer_norm::LayerNorm;
+use crate::masking::mul;
+use crate::time_axis::slice_axis;
 
 /// `attentions.MultiHeadAttention`: 1x1 convs `conv_q/k/v/o`, optional
 /// relative embeddings `emb_rel_k`/`emb_rel_v` `[1, 2w+1, C/heads]`.

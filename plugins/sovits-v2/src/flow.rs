@@ -3,13 +3,15 @@
 //! Reference: GPT-SoVITS `GPT_SoVITS/module/models.py::ResidualCouplingBlock`
 //! and `modules.py::{ResidualCouplingLayer, Flip}`.
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
-use sovits_core::Result;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::nn::mixed::add;
+use sovits_core::Result;
 
-use crate::common::{add, mul, split_last};
-use crate::layers::Numbered;
+use crate::masking::mul;
+use crate::numbered::Numbered;
+use crate::time_axis::split_last;
 use crate::wn::Wn;
 
 /// `ResidualCouplingLayer(mean_only=True)`: `x1 <- x1 + post(WN(pre(x0)))`.

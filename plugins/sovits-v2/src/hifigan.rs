@@ -2,15 +2,15 @@
 //! Reference: GPT-SoVITS `GPT_SoVITS/module/models.py::Generator` and
 //! `modules.py::{ResBlock1, ResBlock2}` (from HiFi-GAN, Kong et al. 2020).
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops, random};
-use sovits_core::nn::weight_norm::norm_except_dim0;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::Result;
+use sovits_core::nn::discriminator_stack::LRELU_SLOPE;
+use sovits_core::nn::mixed::add;
+use sovits_core::nn::weight_norm::norm_except_dim0;
 use sovits_core::nn::{Conv1d, ConvOpts, WnConv1d, WnConvTranspose1d};
 
-use sovits_core::nn::discriminator_stack::LRELU_SLOPE;
-
-use crate::common::{add, leaky_relu};
+use crate::activations::leaky_relu;
 use crate::config::Config;
 
 /// `ResBlock1` (`convs1` dilated + `convs2` undilated pairs) or `ResBlock2`

@@ -10,19 +10,25 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod activations;
 pub mod attentions;
-pub mod common;
+pub mod checks;
 pub mod config;
+pub mod embedding;
 pub mod flow;
+pub mod forward_ctx;
 pub mod hifigan;
-pub mod layers;
+pub mod layer_norm;
+pub mod masking;
 pub mod mrte;
+pub mod numbered;
 pub mod posterior;
 pub mod quantizer;
 pub mod ref_enc;
 pub mod sv;
 pub mod synthesizer;
 pub mod text_encoder;
+pub mod time_axis;
 pub mod wn;
 
 use sovits_core::components::BuildContext;

@@ -2,13 +2,15 @@
 //! phonemes, and the style vector `ge` is added. Reference: GPT-SoVITS
 //! `GPT_SoVITS/module/mrte_model.py::MRTE` (the `test=None` path).
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
-use sovits_core::Result;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::nn::mixed::add;
+use sovits_core::Result;
 
 use crate::attentions::MultiHeadAttention;
-use crate::common::{Ctx, add, mul};
+use crate::forward_ctx::Ctx;
+use crate::masking::mul;
 
 /// `MRTE`: `c_pre`/`text_pre` (content -> hidden), `cross_attention`
 /// (hidden, plain attention, no dropout), `c_post` (hidden -> out).

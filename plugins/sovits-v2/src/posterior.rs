@@ -2,13 +2,15 @@
 //! Reference: GPT-SoVITS `GPT_SoVITS/module/models.py::PosteriorEncoder`
 //! (kernel 5, dilation 1, 16 WN layers; `g` is detached).
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops, stop_gradient};
-use sovits_core::Result;
-use sovits_core::nn::noise::NoiseSource;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::nn::noise::NoiseSource;
+use sovits_core::Result;
 
-use crate::common::{expect_channels, mul, sequence_mask, split_last};
+use crate::checks::expect_channels;
+use crate::masking::{mul, sequence_mask};
+use crate::time_axis::split_last;
 use crate::wn::Wn;
 
 /// What [`PosteriorEncoder::forward`] returns.

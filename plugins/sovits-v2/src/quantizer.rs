@@ -6,12 +6,12 @@
 //! EuclideanCodebook}` (from EnCodec). The codebook tensors are buffers in the
 //! reference; here they are parameters the generator lists as frozen.
 
+use mlx_rs::{Array, Dtype, ops, stop_gradient};
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::Param;
-use mlx_rs::{Array, Dtype, ops, stop_gradient};
 use sovits_core::{Error, Result};
 
-use crate::common::expect_channels;
+use crate::checks::expect_channels;
 
 /// `EuclideanCodebook` buffers (`inited`, `cluster_size`, `embed`, `embed_avg`).
 #[derive(Debug, Clone, ModuleParameters)]
@@ -140,8 +140,8 @@ impl ResidualVectorQuantizer {
         }
         let bins = self.vq.layers[0]._codebook.embed.shape()[0];
         let c = codes.as_dtype(Dtype::Int32)?;
-        let lo = crate::common::scalar_i32(&c.min(None)?)?;
-        let hi = crate::common::scalar_i32(&c.max(None)?)?;
+        let lo = crate::checks::scalar_i32(&c.min(None)?)?;
+        let hi = crate::checks::scalar_i32(&c.max(None)?)?;
         if lo < 0 || hi >= bins {
             return Err(Error::Shape {
                 what: "semantic codes".into(),

@@ -4,13 +4,17 @@
 //! (with `LinearNorm`, `Conv1dGLU`, `ConvNorm`, `MultiHeadAttention`,
 //! `ScaledDotProductAttention`), from Meta-StyleSpeech.
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
-use sovits_core::Result;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{Conv1d, ConvOpts, Linear};
+use sovits_core::Result;
 
-use crate::common::{Ctx, expect_channels, mish, mul, split_last};
-use crate::layers::Numbered;
+use crate::activations::mish;
+use crate::checks::expect_channels;
+use crate::forward_ctx::Ctx;
+use crate::masking::mul;
+use crate::numbered::Numbered;
+use crate::time_axis::split_last;
 
 /// `LinearNorm`: a linear layer under the key `fc`.
 #[derive(Debug, Clone, ModuleParameters)]

@@ -3,25 +3,27 @@
 //! Reference: GPT-SoVITS `GPT_SoVITS/module/models.py::SynthesizerTrn`
 //! (`forward`, `decode`) with `commons.rand_slice_segments` (VITS, Kim et al. 2021).
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, Dtype, ops, stop_gradient};
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
 use sovits_core::components::{Generator, ParamGroup};
-use sovits_core::nn::noise::NoiseSource;
-use sovits_core::nn::{Conv1d, ConvOpts, Linear};
 use sovits_core::{Error, Result};
-
+use sovits_core::nn::{Conv1d, ConvOpts, Linear};
+use sovits_core::nn::noise::NoiseSource;
 use sovits_core::nn::signal::slice_segments;
 
-use crate::common::{Ctx, expect_channels, mul, repeat_frames, sequence_mask, slice_axis};
+use crate::checks::expect_channels;
 use crate::config::Config;
 use crate::flow::ResidualCouplingBlock;
+use crate::forward_ctx::Ctx;
 use crate::hifigan::HifiGan;
+use crate::masking::{mul, sequence_mask};
 use crate::posterior::PosteriorEncoder;
 use crate::quantizer::ResidualVectorQuantizer;
 use crate::ref_enc::MelStyleEncoder;
 use crate::sv::{Prelu, pro_modules};
 use crate::text_encoder::TextEncoder;
+use crate::time_axis::{repeat_frames, slice_axis};
 
 /// `SynthesizerTrn` (v2). Field names are the state-dict prefixes.
 #[derive(Debug, Clone, ModuleParameters)]
@@ -149,7 +151,7 @@ impl SynthesizerTrn {
         let seg = self.segment_frames;
         let b = lengths.shape().first().copied().unwrap_or(0);
         let len = lengths.as_dtype(Dtype::Int32)?;
-        let shortest = crate::common::scalar_i32(&len.min(None)?)?;
+        let shortest = crate::checks::scalar_i32(&len.min(None)?)?;
         if shortest < seg || t < seg {
             return Err(plugin_err(format!(
                 "training segment of {seg} frames is longer than an item ({shortest} valid of {t} frames); \

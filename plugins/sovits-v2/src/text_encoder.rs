@@ -2,16 +2,19 @@
 //! MRTE into the prior mean and log-std. Reference: GPT-SoVITS
 //! `GPT_SoVITS/module/models.py::TextEncoder` (v2).
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::Array;
-use sovits_core::Result;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::Result;
 
 use crate::attentions::Encoder;
-use crate::common::{Ctx, expect_channels, interpolate_linear, interpolate_nearest, mul, sequence_mask, split_last};
+use crate::checks::expect_channels;
 use crate::config::Config;
-use crate::layers::Embedding;
+use crate::embedding::Embedding;
+use crate::forward_ctx::Ctx;
+use crate::masking::{mul, sequence_mask};
 use crate::mrte::Mrte;
+use crate::time_axis::{interpolate_linear, interpolate_nearest, split_last};
 
 /// What [`TextEncoder::forward`] returns.
 #[derive(Debug, Clone)]

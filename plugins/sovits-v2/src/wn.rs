@@ -3,12 +3,14 @@
 //! `GPT_SoVITS/module/modules.py::WN` (from VITS). Its dropout is 0 in both
 //! uses (`PosteriorEncoder`, `ResidualCouplingLayer`), so none is applied.
 
-use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
-use sovits_core::Result;
+use mlx_rs::macros::ModuleParameters;
 use sovits_core::nn::{ConvOpts, WnConv1d};
+use sovits_core::nn::mixed::add;
+use sovits_core::Result;
 
-use crate::common::{add, mul, slice_axis, split_last};
+use crate::masking::mul;
+use crate::time_axis::{slice_axis, split_last};
 
 /// `WN`: weight-normed `in_layers` (dilated, kernel k), `res_skip_layers`
 /// (1x1; the last one skip-only) and an optional `cond_layer` (gin -> 2*H*L).

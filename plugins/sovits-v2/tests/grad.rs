@@ -10,25 +10,10 @@ use std::time::Instant;
 
 use mlx_rs::error::Exception;
 use mlx_rs::{Array, ops};
-use sovits_core::batch::Batch;
 use sovits_core::components::Generator;
 use sovits_core::nn::contiguous;
 use sovits_core::nn::noise::SeededNoise;
 use sovits_plugin_sovits_v2::SynthesizerTrn;
-
-fn batch() -> Batch {
-    Batch {
-        ssl: Some(common::cl("ssl_quant.in.ssl")),
-        semantic: None,
-        spec: common::cl("ref_enc.in.spec"),
-        spec_lengths: common::i32_npy("forward.in.y_lengths"),
-        text: common::i32_npy("forward.in.text"),
-        text_lengths: common::i32_npy("forward.in.text_lengths"),
-        audio: Array::zeros::<f32>(&[2, 60 * 640]).unwrap(),
-        audio_lengths: Array::from_slice(&[60 * 640, 48 * 640], &[2]),
-        sv: None,
-    }
-}
 
 fn mean_sq(a: &Array) -> Result<Array, Exception> {
     ops::multiply(a, a)?.mean(None)
@@ -38,7 +23,7 @@ fn mean_sq(a: &Array) -> Result<Array, Exception> {
 fn gradients_reach_trained_parameters_only() {
     let mut m = common::tiny_model();
     m.set_training(true);
-    let b = batch();
+    let b = common::forward_batch(true);
     let mut noise = SeededNoise::new(3).unwrap();
     let loss = move |m: &mut SynthesizerTrn, _: &Array| -> Result<Vec<Array>, Exception> {
         let o = m.forward_train(&b, &mut noise).map_err(|e| Exception::custom(e.to_string()))?;

@@ -6,10 +6,9 @@
 mod common;
 
 use mlx_rs::Array;
-use sovits_core::batch::InferInput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_plugin_sovits_v2::common::{interpolate_linear, interpolate_nearest};
+use sovits_plugin_sovits_v2::time_axis::{interpolate_linear, interpolate_nearest};
 
 fn values(a: &Array) -> Vec<f32> {
     a.as_slice::<f32>().to_vec()
@@ -29,16 +28,9 @@ fn interpolation_matches_torch() {
 #[test]
 fn infer_with_speed_changes_the_length() {
     let mut m = common::tiny_model();
-    let input = InferInput {
-        semantic: common::i32_npy("decode.in.codes").reshape(&[1, 25]).unwrap(),
-        text: common::i32_npy("decode.in.text"),
-        text_lengths: Array::from_slice(&[18], &[1]),
-        refer: common::cl("decode.in.refer"),
-        refer_lengths: Array::from_slice(&[40], &[1]),
-        noise_scale: 0.5,
-        speed: 1.5,
-        sv: None,
-    };
+    let input = common::decode_input(0.5, 1.5);
+    // codes are at half the frame rate: 2 frames per code, then int(T / speed) + 1 frames
+    let frames = 2 * input.semantic.shape()[1];
     let o = m.infer(&input, &mut SeededNoise::new(1).unwrap()).unwrap();
-    assert_eq!(o.shape(), &[1, (50.0f32 / 1.5) as i32 * 640 + 640]);
+    assert_eq!(o.shape(), &[1, ((frames as f32 / 1.5) as i32 + 1) * common::hop()]);
 }

@@ -8,8 +8,8 @@
 mod common;
 
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
-use mlx_rs::{Array, Dtype};
-use sovits_core::batch::{InferInput, VITSTrainOutput};
+use mlx_rs::Dtype;
+use sovits_core::batch::VITSTrainOutput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::RecordedNoise;
 
@@ -43,7 +43,7 @@ fn forward_train_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     let mut noise = common::fixture_noise();
-    let o = m.forward_train(&common::fixture_batch(true), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     assert!(noise.remaining().is_empty(), "unused draws: {:?}", noise.remaining());
     check_forward(&o, "forward");
 }
@@ -53,7 +53,7 @@ fn forward_train_from_semantic_ids_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     let mut noise = common::fixture_noise();
-    let o = m.forward_train(&common::fixture_batch(false), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(false), &mut noise).unwrap();
     check_forward(&o, "forward(semantic)");
 }
 
@@ -62,20 +62,11 @@ fn decode_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
     for (ns, out) in [(0.0f32, "decode.out.o_ns0"), (0.5, "decode.out.o_ns05")] {
-        let input = InferInput {
-            semantic: i32_npy("decode.in.codes").reshape(&[1, 25]).unwrap(),
-            text: i32_npy("decode.in.text"),
-            text_lengths: Array::from_slice(&[18], &[1]),
-            refer: cl("decode.in.refer"),
-            refer_lengths: Array::from_slice(&[40], &[1]),
-            noise_scale: ns,
-            speed: 1.0,
-            sv: None,
-        };
+        let input = common::decode_input(ns, 1.0);
         let mut noise = RecordedNoise::new();
         noise.push("infer.noise", cl("decode.in.noise"));
         let o = m.infer(&input, &mut noise).unwrap();
-        let want = f32_npy(out).reshape(&[1, 32000]).unwrap();
+        let want = common::squeeze_first(f32_npy(out));
         assert_close(out, &o, &want, 1e-4, 0.0);
     }
 }
@@ -86,7 +77,7 @@ fn training_mode_draws_dropout_and_changes_the_output() {
     m.set_training(true);
     let fallback = sovits_core::nn::noise::SeededNoise::new(7).unwrap();
     let mut noise = common::fixture_noise().with_fallback(fallback);
-    let o = m.forward_train(&common::fixture_batch(true), &mut noise).unwrap();
+    let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     // Dropout moves the prior; the posterior (no dropout in enc_q/flow) is
     // unchanged except through ge (ref_enc dropout), so compare m_p.
     let d = common::max_abs(&o.m_p, &cl("enc_p.out.m_p"));

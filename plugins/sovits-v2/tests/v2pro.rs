@@ -17,13 +17,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{assert_close, assert_exact, cl, i32_npy, pro};
+use common::{assert_close, assert_exact, pro};
 use mlx_rs::Array;
-use sovits_core::batch::InferInput;
 use sovits_core::components::{BuildContext, Generator};
 use sovits_core::nn::flatten_params;
 use sovits_core::nn::noise::RecordedNoise;
-use sovits_plugin_sovits_v2::common::{Ctx, sequence_mask};
+use sovits_plugin_sovits_v2::forward_ctx::Ctx;
+use sovits_plugin_sovits_v2::masking::sequence_mask;
 use sovits_plugin_sovits_v2::{Config, build_model};
 
 const VERSIONS: [&str; 2] = ["v2Pro", "v2ProPlus"];
@@ -99,7 +99,7 @@ fn tiny_forward_matches_reference() {
         let mut m = pro::model(version);
         let n: usize = flatten_params(&m).iter().filter(|(k, _)| !k.starts_with("quantizer.")).map(|(_, a)| a.size()).sum();
         assert_eq!(n as u64, idx[version]["n_parameters"].as_u64().unwrap(), "{version}: tiny parameters");
-        let mut batch = common::fixture_batch(true);
+        let mut batch = common::forward_batch(true);
         batch.sv = Some(pro::sv("forward.in.sv"));
         let mask = sequence_mask(&batch.spec_lengths, batch.spec.shape()[1]).unwrap();
         let mut draws = RecordedNoise::new();
@@ -133,23 +133,11 @@ fn tiny_decode_matches_reference() {
     for version in VERSIONS {
         let tag = version.to_lowercase();
         let mut m = pro::model(version);
-        let codes = i32_npy("decode.in.codes");
-        let text = i32_npy("decode.in.text");
-        let refer = cl("decode.in.refer");
         for ns in [0.0f32, 0.5] {
-            let c = codes.shape().to_vec();
-            let input = InferInput {
-                semantic: codes.reshape(&[c[1], c[2]]).unwrap(),
-                text_lengths: Array::from_slice(&[text.shape()[1]], &[1]),
-                text: text.clone(),
-                refer_lengths: Array::from_slice(&[refer.shape()[1]], &[1]),
-                refer: refer.clone(),
-                noise_scale: ns,
-                speed: 1.0,
-                sv: Some(pro::sv("decode.in.sv")),
-            };
+            let mut input = common::decode_input(ns, 1.0);
+            input.sv = Some(pro::sv("decode.in.sv"));
             let mut noise = RecordedNoise::new();
-            noise.push("infer.noise", cl("decode.in.noise"));
+            noise.push("infer.noise", common::cl("decode.in.noise"));
             let o = m.infer(&input, &mut noise).unwrap();
             if ns == 0.0 {
                 let want = pro::npy(&format!("{tag}.decode.out.o_ns0"));

@@ -8,7 +8,7 @@ pub mod pro;
 use std::path::PathBuf;
 
 use mlx_rs::{Array, ops};
-use sovits_core::batch::{Batch, VITSTrainOutput};
+use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
 use sovits_core::nn::noise::RecordedNoise;
 use sovits_core::nn::{load_strict, read_safetensors};
 use sovits_plugin_sovits_v2::{Config, SynthesizerTrn};
@@ -63,6 +63,62 @@ pub fn tiny_config() -> Config {
     serde_json::from_value(model).unwrap()
 }
 
+/// Samples per frame of the tiny model (the product of its upsample rates).
+pub fn hop() -> i32 {
+    tiny_config().upsample_factor()
+}
+
+/// An integer fixture with a leading axis of 1 dropped (the reference's
+/// `[1, B, T]` codes as `[B, T]`), whatever its lengths.
+pub fn squeeze_first(a: Array) -> Array {
+    let shape = a.shape()[1..].to_vec();
+    a.reshape(&shape).unwrap()
+}
+
+/// A 1-d integer fixture's values (lengths).
+pub fn i32_values(name: &str) -> Vec<i32> {
+    i32_npy(name).as_slice::<i32>().to_vec()
+}
+
+/// The training batch of the `forward.*` fixtures: SSL features (or, without
+/// them, the reference's codes), spectra and text with their lengths, and
+/// silent audio of `y_lengths * hop` samples. Every length comes from the fixtures.
+pub fn forward_batch(with_ssl: bool) -> Batch {
+    let spec = cl("ref_enc.in.spec");
+    let hop = hop();
+    let audio_lengths: Vec<i32> = i32_values("forward.in.y_lengths").iter().map(|&t| t * hop).collect();
+    let (b, frames) = (spec.shape()[0], spec.shape()[1]);
+    Batch {
+        ssl: with_ssl.then(|| cl("ssl_quant.in.ssl")),
+        semantic: (!with_ssl).then(|| squeeze_first(i32_npy("ssl_quant.out.codes"))),
+        spec,
+        spec_lengths: i32_npy("forward.in.y_lengths"),
+        text: i32_npy("forward.in.text"),
+        text_lengths: i32_npy("forward.in.text_lengths"),
+        audio: Array::zeros::<f32>(&[b, frames * hop]).unwrap(),
+        audio_lengths: Array::from_slice(&audio_lengths, &[b]),
+        sv: None,
+    }
+}
+
+/// The inference input of the `decode.*` fixtures (one item; lengths are the
+/// fixtures' full lengths).
+pub fn decode_input(noise_scale: f32, speed: f32) -> InferInput {
+    let text = i32_npy("decode.in.text");
+    let refer = cl("decode.in.refer");
+    let (text_len, refer_len) = (text.shape()[1], refer.shape()[1]);
+    InferInput {
+        semantic: squeeze_first(i32_npy("decode.in.codes")),
+        text,
+        text_lengths: Array::from_slice(&[text_len], &[1]),
+        refer,
+        refer_lengths: Array::from_slice(&[refer_len], &[1]),
+        noise_scale,
+        speed,
+        sv: None,
+    }
+}
+
 /// The tiny model with the fixture weights (strict load), in eval mode.
 pub fn tiny_model() -> SynthesizerTrn {
     let mut m = SynthesizerTrn::new(&tiny_config(), 32).unwrap();
@@ -103,23 +159,7 @@ pub fn assert_exact(what: &str, got: &Array, want: &Array) {
     assert_eq!(d, 0.0, "{what} differs");
 }
 
-/// The v2 fixture's training batch (`forward.in.*`), with ssl or with semantic ids.
-pub fn fixture_batch(with_ssl: bool) -> Batch {
-    let codes = i32_npy("ssl_quant.out.codes"); // [1, B, 30]
-    Batch {
-        ssl: with_ssl.then(|| cl("ssl_quant.in.ssl")),
-        semantic: (!with_ssl).then(|| codes.reshape(&[2, 30]).unwrap()),
-        spec: cl("ref_enc.in.spec"),
-        spec_lengths: i32_npy("forward.in.y_lengths"),
-        text: i32_npy("forward.in.text"),
-        text_lengths: i32_npy("forward.in.text_lengths"),
-        audio: Array::zeros::<f32>(&[2, 60 * 640]).unwrap(),
-        audio_lengths: Array::from_slice(&[60 * 640, 48 * 640], &[2]),
-        sv: None,
-    }
-}
-
-/// The v2 fixture's recorded draws of the training forward (enc_q noise, segment uniform).
+/// The recorded draws of the `forward.*` fixtures (enc_q noise, segment uniform).
 pub fn fixture_noise() -> RecordedNoise {
     let mut noise = RecordedNoise::new();
     noise.push("enc_q.noise", cl("forward.in.noise_enc_q"));

@@ -11,7 +11,7 @@ use sovits_core::data::metadata::{ItemMeta, Metadata, Units};
 use sovits_core::data::npy;
 
 use crate::data_fixtures::{HOP, SR};
-use crate::host;
+use crate::host::values;
 
 /// A tone of `frames * HOP` samples: fundamental `f0` plus four harmonics.
 pub fn tone(frames: usize, f0: f32) -> Vec<f32> {
@@ -38,7 +38,7 @@ pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn Spe
         let audio = tone(frames, 110.0 + 35.0 * i as f32);
         let spec = frontend.linear(&Array::from_slice(&audio, &[1, audio.len() as i32])).expect("linear spectrogram");
         assert_eq!(spec.shape()[1] as usize, frames, "frontend frame count");
-        let spec_t = host(&spec.transpose_axes(&[0, 2, 1]).expect("transpose"));
+        let spec_t = values(&spec.transpose_axes(&[0, 2, 1]).expect("transpose"));
         npy::write_f32(&Folder::Audio.file(dir, &id), &[audio.len()], &audio).expect("audio");
         npy::write_f32(&Folder::Spec.file(dir, &id), &[1025, frames], &spec_t).expect("spec");
         let phonemes: Vec<i32> = (0..frames / 3 + 2).map(|k| ((k * 11 + i * 5) % 700 + 1) as i32).collect();
@@ -66,7 +66,7 @@ pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn Spe
 pub fn write_sv_folder(dir: &Path, meta: &Metadata) {
     std::fs::create_dir_all(dir.join(Folder::Sv.name())).expect("create sv folder");
     for (i, item) in meta.items.iter().enumerate() {
-        let sv = crate::pseudo_random(sovits_core::data::layout::SV_DIM, 1000 + i as u64);
+        let sv = crate::signals::pseudo_random(sovits_core::data::layout::SV_DIM, 1000 + i as u64);
         npy::write_f32(&Folder::Sv.file(dir, item.stem()), &[sv.len()], &sv).expect("sv");
     }
 }
@@ -85,6 +85,6 @@ pub fn tiny_spec(extra: &[&str]) -> Spec {
         "optimizer_d.learning_rate=0.001".into(),
     ];
     sets.extend(extra.iter().map(|s| s.to_string()));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/tiny.json");
     Spec::load(&path, &sets).expect("tiny spec")
 }

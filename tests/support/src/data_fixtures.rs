@@ -7,7 +7,7 @@ use sovits_core::data::metadata::{ItemMeta, Metadata, Units};
 use sovits_core::data::npy;
 use sovits_core::data::Folder;
 
-use crate::pseudo_random;
+use crate::signals::pseudo_random;
 
 /// Dataset facts the fixtures use (the spec's defaults).
 pub const SR: usize = 32000;
