@@ -91,6 +91,16 @@ fn one_training_step_and_infer_of_each_pro_variant() {
         let c = ckpt.to_str().expect("utf-8");
         ok(sovits(&sets, &["infer", "--ckpt", c, "--data", d, "--item", "tone_00", "--refer", "tone_01", "--out", wav.to_str().expect("utf-8")]), "infer");
         assert!(hound::WavReader::open(&wav).expect("wav").duration() > 16000);
+        // Export writes my_save2's version tag over `PK`; import restores it.
+        let pth = dir.path().join(format!("{version}.pth"));
+        ok(sovits(&sets, &["export", "--ckpt", c, "--out", pth.to_str().expect("utf-8"), "--format", "gpt-sovits"]), "export");
+        let head = std::fs::read(&pth).expect("pth")[..2].to_vec();
+        assert_eq!(head, if version == "v2Pro" { b"05" } else { b"06" }, "{version}: header");
+        let imported = dir.path().join(format!("{version}-imported"));
+        ok(sovits(&sets, &["import", "--pth", pth.to_str().expect("utf-8"), "--out", imported.to_str().expect("utf-8")]), "import");
+        let back = sovits_core::nn::read_safetensors(&imported.join("G.safetensors")).expect("imported G");
+        let want: Vec<&String> = g.keys().filter(|k| !k.contains("enc_q")).collect();
+        assert_eq!(back.keys().collect::<Vec<_>>(), want, "{version}: imported keys");
     }
 }
 

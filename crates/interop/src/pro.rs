@@ -68,3 +68,24 @@ pub fn write_tagged(out: &Path, tag: [u8; 2], write: impl FnOnce(&Path) -> Resul
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlx_rs::Array;
+
+    #[test]
+    fn tags_and_version_checks() {
+        assert_eq!(head_tag("v2Pro"), Some(*b"05"));
+        assert_eq!(head_tag("v2ProPlus"), Some(*b"06"));
+        assert_eq!(head_tag("v2"), None);
+        let out = Path::new("x.pth");
+        let mut g = ParamMap::new();
+        g.insert("sv_emb.weight".into(), Array::from_slice(&[0f32; 2], &[1, 2]));
+        let pro = serde_json::json!({"model": {"version": "v2ProPlus"}});
+        assert_eq!(export_version(&g, &pro, out).unwrap(), "v2ProPlus");
+        let v2 = serde_json::json!({"model": {"version": "v2"}});
+        assert!(export_version(&g, &v2, out).unwrap_err().to_string().contains("sv_emb.weight"));
+        assert!(export_version(&ParamMap::new(), &pro, out).unwrap_err().to_string().contains("v2ProPlus"));
+    }
+}
