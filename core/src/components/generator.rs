@@ -32,13 +32,8 @@ pub trait Generator: ModuleParameters {
     /// speaker-verification embedding (GPT-SoVITS v2Pro), `None` for models
     /// without one. Generators without such a path keep this default, which
     /// returns an error.
-    fn reconstruct(
-        &mut self,
-        spec: &Array,
-        spec_lengths: &Array,
-        sv: Option<&Array>,
-        noise: &mut dyn NoiseSource,
-    ) -> Result<Array> {
+    #[rustfmt::skip]
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, sv: Option<&Array>, noise: &mut dyn NoiseSource) -> Result<Array> {
         let _ = (spec, spec_lengths, sv, noise);
         Err(crate::error::Error::Plugin {
             plugin: "generator".into(),

@@ -16,8 +16,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::losses::{discriminator_loss, feature_loss, generator_loss};
 use common::{KEYS_DIR, V2PRO_DIR, assert_close, npy};
 use mlx_rs::Array;
@@ -26,6 +24,7 @@ use sovits_core::Discriminator;
 use sovits_core::nn::{contiguous, flatten_params};
 use sovits_plugin_mpd::closed_form::apply_closed_form;
 use sovits_plugin_mpd::{Config, Mpd};
+use sovits_test_support::key_list::{module_key_shapes, read_key_list};
 use sovits_test_support::read_npy;
 
 fn json(path: &str) -> serde_json::Value {
@@ -44,16 +43,9 @@ fn config(idx: &serde_json::Value) -> Config {
 
 #[test]
 fn seven_period_keys_and_count_match_reference() {
-    let want = json(&format!("{KEYS_DIR}/keys_full_v2Pro_D.json"));
-    let keys: BTreeMap<String, Vec<i32>> = want["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (k["key"].as_str().unwrap().into(), k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap() as i32).collect()))
-        .collect();
+    let (keys, want) = read_key_list(&format!("{KEYS_DIR}/keys_full_v2Pro_D.json"));
     let mpd = Mpd::new(&config(&index())).unwrap();
-    let got: BTreeMap<String, Vec<i32>> = flatten_params(&mpd).into_iter().map(|(k, a)| (k, a.shape().to_vec())).collect();
-    assert_eq!(got, keys);
+    assert_eq!(module_key_shapes(&mpd), keys);
     let n: usize = flatten_params(&mpd).values().map(|a| a.size()).sum();
     println!("7-period mpd parameters: {n}");
     assert_eq!(n as u64, want["n_parameters"].as_u64().unwrap());

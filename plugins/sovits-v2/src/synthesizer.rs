@@ -257,13 +257,8 @@ impl Generator for SynthesizerTrn {
     /// (the round trip is exact up to float rounding, so the path also checks
     /// the flow's invertibility), then decoded; the style comes from the same
     /// spectrogram (and, for v2Pro, `sv`). Noise: `enc_q.noise` from `noise`.
-    fn reconstruct(
-        &mut self,
-        spec: &Array,
-        spec_lengths: &Array,
-        sv: Option<&Array>,
-        noise: &mut dyn NoiseSource,
-    ) -> Result<Array> {
+    #[rustfmt::skip]
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, sv: Option<&Array>, noise: &mut dyn NoiseSource) -> Result<Array> {
         expect_channels(spec, self.config.spec_channels, "spectrogram to reconstruct")?;
         let (b, t) = (spec.shape()[0], spec.shape()[1]);
         shape_check("spec_lengths", spec_lengths, &[b])?;

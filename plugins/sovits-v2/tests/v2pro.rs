@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{assert_close, assert_exact, pro};
 use mlx_rs::Array;
 use sovits_core::components::{BuildContext, Generator};
@@ -25,6 +23,7 @@ use sovits_core::nn::noise::RecordedNoise;
 use sovits_plugin_sovits_v2::forward_ctx::Ctx;
 use sovits_plugin_sovits_v2::masking::sequence_mask;
 use sovits_plugin_sovits_v2::{Config, build_model};
+use sovits_test_support::key_list::{module_key_shapes, read_key_list};
 
 const VERSIONS: [&str; 2] = ["v2Pro", "v2ProPlus"];
 
@@ -38,20 +37,12 @@ fn spec_config(name: &str) -> Config {
 #[test]
 fn full_specs_match_reference_key_lists_and_counts() {
     for (version, file) in [("v2Pro", "v2pro"), ("v2ProPlus", "v2proplus")] {
-        let path = format!("{}/keys_full_{version}_G.json", common::KEYS);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let want: BTreeMap<String, Vec<i32>> = v["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| (k["key"].as_str().unwrap().into(), k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap() as i32).collect()))
-            .collect();
+        let (want, v) = read_key_list(&format!("{}/keys_full_{version}_G.json", common::KEYS));
         let cfg = spec_config(file);
         assert_eq!(cfg.version, version);
         let model = build_model(&cfg, &BuildContext::default()).unwrap();
         let params = flatten_params(&model);
-        let got: BTreeMap<String, Vec<i32>> = params.iter().map(|(k, a)| (k.clone(), a.shape().to_vec())).collect();
-        assert_eq!(got, want, "{version}: keys and shapes");
+        assert_eq!(module_key_shapes(&model), want, "{version}: keys and shapes");
         let n: usize = params.iter().filter(|(k, _)| !k.starts_with("quantizer.")).map(|(_, a)| a.size()).sum();
         println!("{version}: {n} parameters");
         assert_eq!(n as u64, v["n_parameters"].as_u64().unwrap(), "{version}");

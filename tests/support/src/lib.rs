@@ -11,6 +11,7 @@ pub mod data_fixtures;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;
+pub mod key_list;
 pub mod loss_fixture;
 pub mod signals;
 pub mod timing;
