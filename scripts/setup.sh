@@ -6,7 +6,9 @@
 #
 # What it does, each step skipped when already done (a re-run takes seconds):
 #   1. apt: libclang (bindgen), Debian's OpenBLAS, g++, python venv support,
-#      espeak-ng (speaks the demo corpus, phonemes for `sovits prepare`).
+#      espeak-ng (speaks the demo corpus, phonemes for `sovits prepare`),
+#      fontconfig/freetype and the DejaVu fonts (text in the PNG figures;
+#      pkg-config finds fontconfig when the plotting crate builds).
 #   2. Rust toolchain via rustup when cargo is missing.
 #   3. A project-owned Python venv holding the pinned MLX wheel
 #      (mlx-cpu==0.32.2, or mlx-cuda-13==0.32.2), which ships libmlx.so.
@@ -35,7 +37,8 @@ case "$BACKEND" in
 esac
 
 # --- 1. system packages -------------------------------------------------------
-APT_PACKAGES=(libclang-dev libopenblas0-pthread g++ python3 python3-venv ca-certificates curl espeak-ng binutils)
+APT_PACKAGES=(libclang-dev libopenblas0-pthread g++ python3 python3-venv ca-certificates curl espeak-ng binutils
+  pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -13,7 +13,7 @@ use mlx_rs::error::Exception;
 use mlx_rs::transforms::value_and_grad_with_argnums;
 use mlx_rs::{Array, ops, random};
 use sovits_core::backend;
-use sovits_core::nn::conv::ConvOpts;
+use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{self, Conv1dPath};
 
 type ConvFn = Box<dyn Fn(&Array, &Array) -> sovits_core::Result<Array>>;
@@ -97,7 +97,7 @@ fn conv2d_case(name: &str, h: i32, wd: i32, ci: i32, co: i32, kh: i32, s: i32, p
         x: vec![1, h, wd, ci],
         w: vec![co, ci, kh, 1],
         fwd_flops: 2.0 * f64::from(ho) * f64::from(wd) * f64::from(co) * f64::from(ci) * f64::from(kh),
-        mlx: Box::new(move |x, w| conv_paths::conv2d_mlx(x, w, (s, 1), (p, 0), 1)),
+        mlx: Box::new(move |x, w| conv_paths::conv2d_mlx(x, w, Conv2dOpts::new().stride((s, 1)).padding((p, 0)))),
         ours: Box::new(move |x, w| conv_paths::conv2d_fold_width(x, w, s, p)),
         ours_name: "fold width + conv1d path",
         autodiff: Some(Box::new(move |x, w| {

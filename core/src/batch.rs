@@ -32,7 +32,7 @@ pub struct Batch {
 
 /// What `Generator::forward_train` returns (GPT-SoVITS `SynthesizerTrn.forward`).
 #[derive(Debug, Clone)]
-pub struct VITSTrainOutput {
+pub struct VitsTrainOutput {
     /// Generated audio for the sliced segment `[B, segment_size]`.
     pub y_hat: Array,
     /// Start frame of each item's segment `[B]` int32.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 /// Result alias for core and the plugin traits.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -89,6 +89,17 @@ pub enum Error {
     /// Weights could not be loaded or saved (missing/unexpected/mis-shaped keys, IO).
     #[error("{0}")]
     Weights(String),
+    /// A file or directory could not be written, synced, renamed or removed
+    /// (a full disk reads "No space left on device" or "File too large").
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What was being done (`write`, `fsync`, `rename into`...).
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// Shapes passed between components disagree.
     #[error("shape error in {what}: expected {expected}, found {found}")]
     Shape {

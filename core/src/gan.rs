@@ -21,12 +21,24 @@ pub struct WeightedLoss {
     pub loss: Box<dyn Loss>,
 }
 
+/// One discriminator of the GAN, with the name and the key prefix it trains under.
+pub struct GanDiscriminator {
+    /// Registered name (the spec entry's `name`).
+    pub name: String,
+    /// Prefix of its keys in the joint D state: none when the spec has one
+    /// discriminator (keys then match GPT-SoVITS s2D files), otherwise
+    /// `<name>.` (or `<name>#<index>.` when a name repeats).
+    pub prefix: String,
+    /// The discriminator itself.
+    pub model: Box<dyn Discriminator>,
+}
+
 /// Every model component of a spec, built and checked against each other.
 pub struct Gan {
     /// The generator.
     pub generator: Box<dyn Generator>,
-    /// Discriminators in spec order, with their registered names.
-    pub discriminators: Vec<(String, Box<dyn Discriminator>)>,
+    /// Discriminators in spec order.
+    pub discriminators: Vec<GanDiscriminator>,
     /// Loss terms in spec order.
     pub losses: Vec<WeightedLoss>,
     /// The spectral frontend.
@@ -40,10 +52,18 @@ impl Gan {
         let frontend = registry::build_frontend(&spec.frontend, &spec.frontend.at, &ctx)?;
         check_frontend(&*frontend, &ctx)?;
         let generator = registry::build_generator(&spec.generator, &spec.generator.at, &ctx)?;
+        let names: Vec<&str> = spec.discriminators.iter().map(|d| d.name.as_str()).collect();
         let discriminators = spec
             .discriminators
             .iter()
-            .map(|d| Ok((d.name.clone(), registry::build_discriminator(d, &d.at, &ctx)?)))
+            .enumerate()
+            .map(|(i, d)| {
+                Ok(GanDiscriminator {
+                    name: d.name.clone(),
+                    prefix: discriminator_prefix(&names, i),
+                    model: registry::build_discriminator(d, &d.at, &ctx)?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let losses = spec
             .losses
@@ -72,20 +92,23 @@ impl Gan {
 
     /// Number of discriminator parameter elements, all discriminators together.
     pub fn discriminator_parameter_count(&self) -> usize {
-        self.discriminators.iter().map(|(_, d)| count_elements(&**d)).sum()
+        self.discriminators.iter().map(|d| count_elements(&*d.model)).sum()
     }
 
-    /// Key prefix of discriminator `index` in the joint D state: none when the
-    /// spec has one discriminator (keys then match GPT-SoVITS s2D files),
-    /// otherwise `<name>.` (or `<name>#<index>.` when a name repeats).
-    pub fn discriminator_prefix(&self, index: usize) -> String {
-        if self.discriminators.len() == 1 {
-            return String::new();
-        }
-        let name = &self.discriminators[index].0;
-        let repeats = self.discriminators.iter().filter(|(n, _)| n == name).count() > 1;
-        if repeats { format!("{name}#{index}.") } else { format!("{name}.") }
+    /// Every discriminator parameter under its joint key (`prefix` + key).
+    pub fn discriminator_params(&self) -> crate::components::ParamMap {
+        self.discriminators.iter().flat_map(|d| crate::train::params::collect(&*d.model, &d.prefix)).collect()
     }
+}
+
+/// The prefix of discriminator `index` among the spec's discriminator
+/// `names` (see [`GanDiscriminator::prefix`]).
+fn discriminator_prefix(names: &[&str], index: usize) -> String {
+    if names.len() == 1 {
+        return String::new();
+    }
+    let name = names[index];
+    if names.iter().filter(|n| **n == name).count() > 1 { format!("{name}#{index}.") } else { format!("{name}.") }
 }
 
 /// Total number of elements over a module's parameters.

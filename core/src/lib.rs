@@ -8,15 +8,17 @@ pub mod batch;
 pub mod components;
 pub mod data;
 pub mod distributed;
+pub mod durable;
 pub mod error;
 pub mod gan;
+pub mod kind;
 pub mod nn;
 pub mod register;
 pub mod registry;
 pub mod spec;
 pub mod train;
 
-pub use batch::{Batch, InferInput, VITSTrainOutput};
+pub use batch::{Batch, InferInput, VitsTrainOutput};
 pub use components::{
     BuildContext, Discriminator, DiscriminatorOutput, Generator, Loss, LossContext, LossTerms,
     Optimizer, ParamGroup, ParamMap, SpectralFrontend,
@@ -24,5 +26,6 @@ pub use components::{
 pub use error::{Error, Result};
 /// Re-exported so that [`register!`] works in plugin crates without their own `inventory` dependency.
 pub use inventory;
-pub use registry::{Kind, Registration};
+pub use kind::Kind;
+pub use registry::Registration;
 pub use spec::Spec;

@@ -2,8 +2,6 @@
 //! with [`register!`](crate::register); the trainer looks components up by the names in
 //! the spec. Unknown names list the known ones and the closest match.
 
-use std::fmt;
-
 use serde_json::Value;
 
 use crate::components::{
@@ -12,37 +10,7 @@ use crate::components::{
 use crate::error::{Error, Result};
 use crate::spec::ComponentSpec;
 
-/// The kinds of component a plugin can provide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A [`Generator`] (the SoVITS synthesizer).
-    Generator,
-    /// A [`Discriminator`].
-    Discriminator,
-    /// A [`Loss`] term.
-    Loss,
-    /// A [`SpectralFrontend`].
-    Frontend,
-    /// An [`Optimizer`].
-    Optimizer,
-}
-
-impl Kind {
-    /// Every kind, in display order.
-    pub const ALL: [Kind; 5] = [Kind::Generator, Kind::Discriminator, Kind::Loss, Kind::Frontend, Kind::Optimizer];
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Generator => "generator",
-            Kind::Discriminator => "discriminator",
-            Kind::Loss => "loss",
-            Kind::Frontend => "spectral frontend",
-            Kind::Optimizer => "optimizer",
-        })
-    }
-}
+pub use crate::kind::Kind;
 
 /// Builds a generator from its spec entry.
 pub type GeneratorBuild = fn(&ComponentSpec, &BuildContext) -> Result<Box<dyn Generator>>;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 /// One component entry: a registered name, its params, and (losses only) a weight.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -173,6 +173,10 @@ pub struct TrainerSpec {
     /// Evaluation metric (lower is better) that picks the run's `best/`
     /// checkpoint, e.g. `eval/mel_l1` or `eval/infer/mcd_db`.
     pub best_metric: String,
+    /// MLX CPU streams the step spreads its independent parts over (one per
+    /// core is the aim; `nn::lanes`). 0 or 1 runs everything on one stream;
+    /// ignored on a GPU.
+    pub cpu_streams: usize,
 }
 
 impl Default for TrainerSpec {
@@ -193,6 +197,7 @@ impl Default for TrainerSpec {
             skip_bad_items: false,
             max_nonfinite_in_row: 10,
             best_metric: "eval/mel_l1".into(),
+            cpu_streams: 2,
         }
     }
 }
@@ -389,7 +394,16 @@ impl Spec {
     }
 }
 
+/// Largest spec file read (specs are a few KB; `extends` may name any path,
+/// e.g. a device that never ends).
+const MAX_SPEC_BYTES: u64 = 16 << 20;
+
 fn read_json(path: &Path) -> Result<Value> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::SpecIo { path: path.to_path_buf(), source })?;
+    if !meta.is_file() || meta.len() > MAX_SPEC_BYTES {
+        let message = format!("expected a JSON file of at most {MAX_SPEC_BYTES} bytes, found {}", if meta.is_file() { format!("{} bytes", meta.len()) } else { "no regular file".into() });
+        return Err(Error::SpecInvalid { path: path.to_path_buf(), message });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| Error::SpecIo { path: path.to_path_buf(), source })?;
     serde_json::from_str(&text).map_err(|e| Error::SpecInvalid { path: path.to_path_buf(), message: e.to_string() })
 }

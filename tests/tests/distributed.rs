@@ -108,9 +108,7 @@ fn train(spec: Spec, data: &Path, items: &[usize], reduce: Option<sovits_core::d
         assert!(r.skipped.is_none(), "step {s}: {r:?}");
     }
     let mut p = params::collect(&*t.gan.generator, "");
-    for (i, (_, d)) in t.gan.discriminators.iter().enumerate() {
-        p.extend(params::collect(&**d, &t.gan.discriminator_prefix(i)));
-    }
+    p.extend(t.gan.discriminator_params());
     let mut seen = seen.borrow_mut();
     let g = seen.pop().expect("G gradients recorded");
     let d = seen.pop().expect("D gradients recorded");

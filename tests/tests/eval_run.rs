@@ -94,7 +94,7 @@ fn run_evaluates_held_out_items_writes_samples_and_keeps_best() {
     for step in [2u64, 4] {
         let ckpt = out.join("checkpoints").join(checkpoint::dir_name(step));
         let mut g = registry::build_generator(&spec.generator, "generator", &spec.build_context()).expect("generator");
-        load_strict(&mut *g, &read_safetensors(&ckpt.join("G.safetensors")).expect("read"), false).expect("load");
+        load_strict(&mut *g, &read_safetensors(&ckpt.join("G.safetensors")).expect("read")).expect("load");
         let fe = registry::build_frontend(&spec.frontend, "frontend", &spec.build_context()).expect("frontend");
         let e = evaluate(&mut *g, &Scorer::new(fe).expect("scorer"), &ds, &[2], spec.trainer.seed, None).expect("evaluate");
         let logged = evals[(step / 2 - 1) as usize]["eval/mel_l1"].as_f64().expect("logged");

@@ -9,7 +9,8 @@
 //! indexing mistake (which shifts values by O(1)).
 
 use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
-use sovits_core::nn::conv::{ConvOpts, conv1d, conv2d, conv_transpose1d};
+use sovits_core::nn::conv::{conv1d, conv2d, conv_transpose1d};
+use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{
     Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
     conv2d_mlx, conv_transpose1d_matmul, conv_transpose1d_mlx, shifted_rows, stacked_rows,
@@ -166,7 +167,7 @@ fn conv2d_fold_matches_mlx() {
         worst = worst.max(compare(
             &format!("conv2d fold b{b} h{h} w{wd} ci{ci} co{co} kh{kh} s{s} p{p}"),
             &|x, w| conv2d_fold_width(x, w, s, p).unwrap(),
-            &|x, w| conv2d_mlx(x, w, (s, 1), (p, 0), 1).unwrap(),
+            &|x, w| conv2d_mlx(x, w, Conv2dOpts::new().stride((s, 1)).padding((p, 0))).unwrap(),
             &x,
             &w,
         ));
@@ -197,8 +198,9 @@ fn public_entry_points_match_mlx_with_bias() {
     assert_close("conv_transpose1d", &values(&got), &values(&want), ATOL, RTOL);
     let x2 = arr(&[1, 12, 3, 6], 15);
     let w2 = arr(&[4, 6, 5, 1], 16);
-    let got = conv2d(&x2, &w2, Some(&bias), (3, 1), (2, 0), 1).unwrap();
-    let want = ops::add(conv2d_mlx(&x2, &w2, (3, 1), (2, 0), 1).unwrap(), &bias).unwrap();
+    let o2 = Conv2dOpts::new().stride((3, 1)).padding((2, 0));
+    let got = conv2d(&x2, &w2, Some(&bias), o2).unwrap();
+    let want = ops::add(conv2d_mlx(&x2, &w2, o2).unwrap(), &bias).unwrap();
     assert_eq!(got.shape(), want.shape());
     assert_close("conv2d", &values(&got), &values(&want), ATOL, RTOL);
 }
@@ -211,7 +213,7 @@ fn bad_shapes_are_errors_not_panics() {
     assert!(conv1d(&x, &arr(&[4, 4, 30], 2), None, ConvOpts::new()).is_err());
     assert!(conv1d(&x, &arr(&[4, 2, 3], 2), None, ConvOpts::new().groups(3)).is_err());
     assert!(conv_transpose1d(&x, &arr(&[3, 4, 3], 2), None, 2, 0).is_err());
-    assert!(conv2d(&arr(&[1, 5, 5, 2], 1), &arr(&[4, 3, 3, 3], 2), None, (1, 1), (0, 0), 1).is_err());
+    assert!(conv2d(&arr(&[1, 5, 5, 2], 1), &arr(&[4, 3, 3, 3], 2), None, Conv2dOpts::new()).is_err());
 }
 
 /// MLX 0.32.2 CPU: an element-wise op between a column-major view and a

@@ -8,7 +8,8 @@
 //! by 3.6% (layer-norm gain, 1,000 positions) to 94% (bias, 20,000).
 
 use mlx_rs::{Array, Dtype, ops, transforms::value_and_grad_with_argnums};
-use sovits_core::nn::conv::{ConvOpts, conv1d};
+use sovits_core::nn::ConvOpts;
+use sovits_core::nn::conv::conv1d;
 use sovits_core::nn::mixed;
 use sovits_test_support::{values, pseudo_random};
 

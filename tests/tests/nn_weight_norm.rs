@@ -5,7 +5,8 @@
 
 use mlx_rs::module::ModuleParameters;
 use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
-use sovits_core::nn::conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
+use sovits_core::nn::conv::{conv_transpose1d, conv1d, conv2d};
+use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::weight_norm::fold_weight;
 use sovits_core::nn::{WnConv1d, WnConv2d, WnConvTranspose1d, flatten_params};
 use sovits_test_support::{assert_close, values, pseudo_random};
@@ -20,7 +21,7 @@ fn shapes_and_keys_follow_torch() {
     let c1 = WnConv1d::new(8, 6, 5, ConvOpts::new().groups(2), true).unwrap();
     assert_eq!(c1.weight_g.shape(), &[6, 1, 1]);
     assert_eq!(c1.weight_v.shape(), &[6, 4, 5]);
-    let c2 = WnConv2d::new(4, 8, (5, 1), (3, 1), (2, 0), 1, true).unwrap();
+    let c2 = WnConv2d::new(4, 8, (5, 1), Conv2dOpts::new().stride((3, 1)).padding((2, 0)), true).unwrap();
     assert_eq!(c2.weight_g.shape(), &[8, 1, 1, 1]);
     assert_eq!(c2.weight_v.shape(), &[8, 4, 5, 1]);
     let ct = WnConvTranspose1d::new(8, 4, 16, 8, 4, true).unwrap();
@@ -52,10 +53,10 @@ fn forward_equals_conv_with_folded_weight() {
     let want = conv1d(&x, &w, c1.bias.value.as_ref(), c1.opts).unwrap();
     assert_close("wn conv1d", &values(&c1.forward(&x).unwrap()), &values(&want), 1e-5, 1e-5);
 
-    let mut c2 = WnConv2d::new(3, 5, (5, 1), (3, 1), (2, 0), 1, true).unwrap();
+    let mut c2 = WnConv2d::new(3, 5, (5, 1), Conv2dOpts::new().stride((3, 1)).padding((2, 0)), true).unwrap();
     c2.weight_g.value = arr(&[5, 1, 1, 1], 5);
     let x2 = arr(&[1, 18, 2, 3], 6);
-    let want = conv2d(&x2, &c2.weight().unwrap(), c2.bias.value.as_ref(), (3, 1), (2, 0), 1).unwrap();
+    let want = conv2d(&x2, &c2.weight().unwrap(), c2.bias.value.as_ref(), c2.opts).unwrap();
     assert_close("wn conv2d", &values(&c2.forward(&x2).unwrap()), &values(&want), 1e-5, 1e-5);
 
     let mut ct = WnConvTranspose1d::new(6, 3, 4, 2, 1, true).unwrap();

@@ -8,7 +8,7 @@ use mlx_rs::Array;
 use sovits_core::components::{BuildContext, LossContext};
 use sovits_core::registry::{self, Kind};
 use sovits_core::spec::ComponentSpec;
-use sovits_core::{Batch, Spec, VITSTrainOutput};
+use sovits_core::{Batch, Spec, VitsTrainOutput};
 
 fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
@@ -94,7 +94,7 @@ fn toy_plugins_build_and_run_from_a_spec() {
     let loss = registry::build_loss(&spec.losses[0], &spec.losses[0].at, &ctx).expect("toy-l1");
     assert_eq!(spec.losses[0].weight, Some(3.0));
     let z = Array::zeros::<f32>(&[1, 1, 1]).expect("zeros");
-    let generated = VITSTrainOutput {
+    let generated = VitsTrainOutput {
         y_hat: y_hat.clone(), ids_slice: Array::from_slice(&[0i32], &[1]), z_mask: z.clone(), z: z.clone(),
         z_p: z.clone(), m_p: z.clone(), logs_p: z.clone(), m_q: z.clone(), logs_q: z.clone(), kl_ssl: Array::from_f32(0.0),
     };

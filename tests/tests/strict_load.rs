@@ -15,13 +15,13 @@ fn tiny_g_loads_and_bad_keys_are_named() {
     let spec = Spec::load(&root.join("../configs/tiny.json"), &[]).expect("tiny spec");
     let mut g = registry::build_generator(&spec.generator, "generator", &spec.build_context()).expect("tiny G");
     let mut tensors = read_safetensors(&root.join("golden/sovits_v2/tiny_G.safetensors")).expect("tiny_G");
-    load_strict(&mut *g, &tensors, false).expect("the reference state dict loads strictly");
+    load_strict(&mut *g, &tensors).expect("the reference state dict loads strictly");
 
     let before = flatten_params(&*g)["dec.conv_pre.weight"].clone();
     tensors.remove("enc_p.proj.bias").expect("key present");
     let wrong = mlx_rs::Array::zeros::<f32>(&[3, 3]).expect("zeros");
     tensors.insert("dec.ups.0.weight_v".into(), wrong);
-    let err = load_strict(&mut *g, &tensors, false).err().expect("must fail").to_string();
+    let err = load_strict(&mut *g, &tensors).err().expect("must fail").to_string();
     assert!(err.contains("missing `enc_p.proj.bias`"), "{err}");
     assert!(err.contains("mis-shaped `dec.ups.0.weight_v`: expected [32, 16, 16], found [3, 3]"), "{err}");
     let after = flatten_params(&*g)["dec.conv_pre.weight"].clone();

@@ -45,10 +45,7 @@ fn train(spec: Spec, data: &Path, out: &Path, steps: u64, resume: bool) -> Vec<S
 
 fn snapshot(t: &Trainer) -> (ParamMap, ParamMap) {
     let g = params::collect(&*t.gan.generator, "");
-    let mut d = ParamMap::new();
-    for (i, (_, disc)) in t.gan.discriminators.iter().enumerate() {
-        d.extend(params::collect(&**disc, &t.gan.discriminator_prefix(i)));
-    }
+    let d = t.gan.discriminator_params();
     for a in g.values().chain(d.values()) {
         a.eval().expect("eval");
     }

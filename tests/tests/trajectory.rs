@@ -288,7 +288,7 @@ fn generator_state(t: &Trainer) -> ParamMap {
 }
 
 fn discriminator_state(t: &Trainer) -> ParamMap {
-    params::collect(&*t.gan.discriminators[0].1, "")
+    params::collect(&*t.gan.discriminators[0].model, "")
 }
 
 fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: usize, groups: &Groups, wd: f64) {
@@ -513,7 +513,7 @@ fn three_reference_training_steps() {
 
     // initial weights: tiny G, closed-form D with the fixture's exact weight_g
     let g0 = read_safetensors(&Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/sovits_v2/tiny_G.safetensors")).expect("tiny G");
-    let mut d0 = sovits_plugin_mpd::closed_form::closed_form_params(&*t.gan.discriminators[0].1).expect("closed-form D");
+    let mut d0 = sovits_plugin_mpd::closed_form::closed_form_params(&*t.gan.discriminators[0].model).expect("closed-form D");
     let small = read_safetensors(&Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/mpd/mpd_small_params.safetensors")).expect("D init small");
     for (k, v) in small {
         assert!(d0.contains_key(&k), "d_init small tensor `{k}` is not a D parameter");

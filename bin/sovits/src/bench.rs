@@ -1,8 +1,12 @@
 //! `sovits --spec FILE bench [--batch B] [--segment S] [--precision f32|bf16]
 //! [--steps N] [--warmup W] [--out FILE.json] [--profile]`: full G+D training
 //! steps on synthetic batches, each configuration in its own child process,
-//! printed beside the PyTorch reference measured on this machine kind
-//! (`shared/notes/performance.md`), scaled by the machine's own matmul speed.
+//! printed beside GPT-SoVITS's PyTorch step: measured in the same run,
+//! alternating with ours, when `--reference-python` and `--reference-root`
+//! (or their environment variables) are given, else the dated figure
+//! recorded on this machine kind ([`crate::bench_reference`]). The machine's
+//! matmul speed is printed with every run: timings are comparable only
+//! within one session.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,23 +16,7 @@ use serde_json::{Value, json};
 use sovits_core::backend;
 
 use crate::bench_child::{BatchShape, RESULT_MARKER, precision_overrides};
-
-/// f32 matmul GFLOP/s of the machine the PyTorch reference was measured on.
-const REFERENCE_GFLOPS: f64 = 200.0;
-
-/// One PyTorch 2.15 CPU measurement (2 threads, GPT-SoVITS v2 stage 2, f32).
-struct Reference {
-    batch: usize,
-    segment: usize,
-    step_s: f64,
-    peak_rss_gib: f64,
-}
-
-const REFERENCES: [Reference; 3] = [
-    Reference { batch: 1, segment: 20480, step_s: 3.12, peak_rss_gib: 3.79 },
-    Reference { batch: 4, segment: 20480, step_s: 9.01, peak_rss_gib: 5.21 },
-    Reference { batch: 4, segment: 7680, step_s: 4.58, peak_rss_gib: 4.25 },
-];
+use crate::bench_reference::{self as reference, MATMUL_PRECISIONS, RECORDED_SOURCE, Reference, ReferenceArgs};
 
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]
@@ -56,6 +44,8 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     shape: BatchShape,
+    #[command(flatten)]
+    reference: ReferenceArgs,
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -69,16 +59,18 @@ pub fn run(spec_args: &[PathBuf], sets: &[String], args: &BenchArgs) -> Result<(
         precision_overrides(p)?;
     }
     let exe = std::env::current_exe().context("locating the sovits binary to re-run per configuration")?;
+    let torch = Reference::from_args(&args.reference)?;
     let gflops = backend::matmul_peak_gflops(1024, 25)?;
-    let scale = REFERENCE_GFLOPS / gflops;
-    let scaled = (scale - 1.0).abs() > 0.15;
     let device = format!("{} ({})", backend::device_name(), backend::cpu_name());
     println!("device: {device}");
-    println!("matmul 1024x1024 f32 (best of 25): {gflops:.1} GFLOP/s (reference machine: ~{REFERENCE_GFLOPS:.0})");
-    if scaled {
-        println!(
-            "PyTorch reference times scaled by {REFERENCE_GFLOPS:.0}/{gflops:.1} = {scale:.2} (this machine's matmul speed differs from the reference's)"
-        );
+    println!("matmul 1024x1024 f32 (best of 25): {gflops:.1} GFLOP/s");
+    let torch_source = match &torch {
+        Some(r) => r.describe(),
+        None => format!("{RECORDED_SOURCE} (not measured in this run; --reference-python and --reference-root measure it)"),
+    };
+    println!("PyTorch column: {torch_source}");
+    if let Some(w) = sovits_core::train::cpu_bf16::warning(args.precision.iter().any(|p| p == "bf16")) {
+        eprintln!("warning: {w}");
     }
     let mut results = Vec::new();
     for &batch in &args.batch {
@@ -113,7 +105,14 @@ pub fn run(spec_args: &[PathBuf], sets: &[String], args: &BenchArgs) -> Result<(
                 match (out.status.success(), line) {
                     (true, Some(l)) => {
                         let v: Value = serde_json::from_str(l).context("parsing a bench child's result")?;
-                        results.push(with_reference(v, batch, segment, scale));
+                        let mut measured = Vec::new();
+                        if let (Some(r), "f32") = (&torch, precision.as_str()) {
+                            for p in MATMUL_PRECISIONS {
+                                eprintln!("bench: PyTorch reference, batch {batch}, segment {segment}, matmul {p}");
+                                measured.push((p, r.measure(batch, segment, p, args.steps, args.warmup)?));
+                            }
+                        }
+                        results.push(reference::attach(v, &measured));
                     }
                     _ => bail!("bench child for batch {batch}, segment {segment}, {precision} failed ({})", out.status),
                 }
@@ -125,8 +124,7 @@ pub fn run(spec_args: &[PathBuf], sets: &[String], args: &BenchArgs) -> Result<(
         "device": device,
         "blas": backend::blas_description(),
         "matmul_gflops": gflops,
-        "reference": {"gflops": REFERENCE_GFLOPS, "time_scale": scale, "scaled": scaled,
-                      "source": "shared/notes/performance.md (PyTorch 2.15 CPU, 2 threads)"},
+        "reference": {"source": torch_source},
         "results": results,
     });
     if let Some(path) = &args.out {
@@ -136,37 +134,26 @@ pub fn run(spec_args: &[PathBuf], sets: &[String], args: &BenchArgs) -> Result<(
     Ok(())
 }
 
-/// Adds the matching PyTorch reference (time scaled by `scale`) and the ratios.
-fn with_reference(mut v: Value, batch: usize, segment: usize, scale: f64) -> Value {
-    let Some(r) = REFERENCES.iter().find(|r| r.batch == batch && r.segment == segment) else { return v };
-    let step = v["median_step_s"].as_f64().unwrap_or(f64::NAN);
-    let rss = v["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / GIB;
-    let ref_step = r.step_s * scale;
-    v["torch_step_s"] = json!(r.step_s);
-    v["torch_step_s_scaled"] = json!(ref_step);
-    v["step_ratio_vs_torch"] = json!(step / ref_step);
-    v["torch_peak_rss_gib"] = json!(r.peak_rss_gib);
-    v["rss_ratio_vs_torch"] = json!(rss / r.peak_rss_gib);
-    v
-}
-
 fn print_table(results: &[Value]) {
     println!(
-        "\n{:>5} {:>7} {:>5} | {:>8} {:>7} {:>9} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
-        "batch", "segment", "prec", "s/step", "steps/s", "torch s", "ratio", "RSS GiB", "torch GiB", "ratio", "MLX GiB"
+        "\n{:>5} {:>7} {:>5} | {:>8} {:>7} | {:>8} {:>8} {:>6} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
+        "batch", "segment", "prec", "s/step", "steps/s", "torch hi", "torch md", "x hi", "x md", "RSS GiB", "torch GiB",
+        "ratio", "MLX GiB"
     );
     for v in results {
         let f = |k: &str| v[k].as_f64();
         let opt = |x: Option<f64>, p: usize| x.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
         println!(
-            "{:>5} {:>7} {:>5} | {:>8} {:>7} {:>9} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
+            "{:>5} {:>7} {:>5} | {:>8} {:>7} | {:>8} {:>8} {:>6} {:>6} | {:>8} {:>9} {:>6} | {:>8}",
             v["batch"].as_u64().unwrap_or(0),
             v["segment"].as_u64().unwrap_or(0),
             v["precision"].as_str().unwrap_or("?"),
             opt(f("median_step_s"), 3),
             opt(f("steps_per_s"), 3),
-            opt(f("torch_step_s_scaled"), 2),
-            opt(f("step_ratio_vs_torch"), 2),
+            opt(f("torch_highest_s"), 2),
+            opt(f("torch_medium_s"), 2),
+            opt(f("step_ratio_vs_torch_highest"), 2),
+            opt(f("step_ratio_vs_torch_medium"), 2),
             opt(f("peak_rss_bytes").map(|b| b / GIB), 2),
             opt(f("torch_peak_rss_gib"), 2),
             opt(f("rss_ratio_vs_torch"), 2),

@@ -91,7 +91,7 @@ pub fn run_prepare(spec: &Spec, args: &PrepareArgs) -> Result<()> {
             let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
             let weights = sovits_core::nn::torch_layout::read_safetensors(&file)?;
             // inference exports lack enc_q, which the quantizer does not need
-            let report = sovits_core::nn::torch_layout::load_strict(&mut *generator, &weights, true)
+            let report = sovits_core::nn::torch_layout::load_partial(&mut *generator, &weights)
                 .with_context(|| format!("loading {}", file.display()))?;
             if let Some(k) = report.missing.iter().find(|k| k.starts_with("quantizer.") || k.starts_with("ssl_proj.")) {
                 bail!("{}: `{k}` is missing; the quantizer needs it", file.display());

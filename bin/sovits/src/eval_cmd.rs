@@ -12,7 +12,7 @@ use sovits_core::nn::torch_layout::{load_strict, read_safetensors};
 use sovits_core::train::checkpoint;
 use sovits_core::{Spec, registry};
 use sovits_eval::report::{Column, to_json, to_markdown};
-use sovits_eval::{Scorer, evaluate};
+use sovits_eval::{SamplesOut, Scorer, evaluate};
 
 /// Arguments of `eval`.
 #[derive(Debug, clap::Args)]
@@ -51,11 +51,13 @@ pub fn run_eval(spec: &Spec, args: &EvalArgs) -> Result<()> {
         let ck_spec = if ckpt.join("spec.json").is_file() { checkpoint::read_spec(ckpt)? } else { spec.clone() };
         let mut generator = registry::build_generator(&ck_spec.generator, "generator", &ck_spec.build_context())?;
         let weights = read_safetensors(&ckpt.join("G.safetensors"))?;
-        load_strict(&mut *generator, &weights, false).with_context(|| format!("loading {}", ckpt.display()))?;
+        load_strict(&mut *generator, &weights).with_context(|| format!("loading {}", ckpt.display()))?;
         let frontend = registry::build_frontend(&ck_spec.frontend, "frontend", &ck_spec.build_context())?;
         let scorer = Scorer::new(frontend)?;
         let samples = args.samples.as_ref().map(|d| d.join(format!("ckpt-{i}")));
-        let evaluation = evaluate(&mut *generator, &scorer, &ds, &items, ck_spec.trainer.seed, samples.as_deref())
+        let step = checkpoint::read_meta(ckpt).ok().map(|m| m.step);
+        let out = samples.as_deref().map(|dir| SamplesOut { dir, step });
+        let evaluation = evaluate(&mut *generator, &scorer, &ds, &items, ck_spec.trainer.seed, out)
             .with_context(|| format!("evaluating {}", ckpt.display()))?;
         columns.push(Column { label: ckpt.display().to_string(), evaluation });
     }

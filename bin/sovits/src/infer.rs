@@ -51,7 +51,7 @@ pub fn run_infer(spec: &Spec, args: &InferArgs) -> Result<()> {
     };
     let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
     let weights = read_safetensors(&args.ckpt.join("G.safetensors"))?;
-    load_strict(&mut *generator, &weights, false).with_context(|| format!("loading {}", args.ckpt.display()))?;
+    load_strict(&mut *generator, &weights).with_context(|| format!("loading {}", args.ckpt.display()))?;
     generator.set_training(false);
     let f = 1025;
     let refer_spec = Array::from_slice(&refer.spec, &[f, refer.frames as i32]).transpose_axes(&[1, 0])?.reshape(&[1, refer.frames as i32, f])?;

@@ -2,13 +2,17 @@
 
 mod bench;
 mod bench_child;
+mod bench_reference;
 mod check;
+mod compare_plot;
+mod compare_runs;
 mod data_cmd;
 mod eval_cmd;
 mod infer;
 mod interop_cmd;
 mod launch;
 mod plugins;
+mod progress_line;
 mod smoke;
 mod sweep;
 mod train;
@@ -63,6 +67,8 @@ enum Command {
     Import(interop_cmd::ImportArgs),
     /// Export a checkpoint as a GPT-SoVITS `.pth` or safetensors.
     Export(interop_cmd::ExportArgs),
+    /// Compare training runs (e.g. sovits vs the PyTorch reference): window means, gaps, seed spread, overlay PNG.
+    CompareRuns(compare_runs::CompareArgs),
 }
 
 impl Cli {
@@ -108,6 +114,7 @@ fn main() -> Result<()> {
         Command::Infer(args) => infer::run_infer(&cli.single_spec()?.1, args),
         Command::Eval(args) => eval_cmd::run_eval(&cli.spec_or_default()?, args),
         Command::Export(args) => interop_cmd::run_export(args),
+        Command::CompareRuns(args) => compare_runs::run(args),
         Command::Train(args) => {
             let (_, spec) = cli.single_spec()?;
             train::run_train(spec, args)

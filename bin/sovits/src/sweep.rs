@@ -46,8 +46,11 @@ fn summarise(variant: &str, run: &Path) -> Result<Row> {
     let metrics = run.join("metrics.jsonl");
     let text = std::fs::read_to_string(&metrics).with_context(|| format!("reading {}", metrics.display()))?;
     let rows: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let Some(last) = rows.last() else { bail!("{}: no steps recorded", metrics.display()) };
     let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64());
+    // eval rows (written after the step a multiple of eval_every) carry no losses
+    let Some(last) = rows.iter().rev().find(|r| num(r, "g/total").is_some()) else {
+        bail!("{}: no training step recorded", metrics.display())
+    };
     let mut secs: Vec<f64> = rows.iter().filter_map(|r| num(r, "seconds")).collect();
     secs.sort_by(f64::total_cmp);
     let median = secs.get(secs.len() / 2).copied().unwrap_or(f64::NAN);

@@ -1,6 +1,8 @@
 //! `sovits --spec FILE train --data DIR --out RUN [--resume] [--init-from CKPT] [--steps N]`:
-//! runs the trainer with a progress bar; Ctrl-C saves a checkpoint and exits.
+//! runs the trainer with a progress bar (plain lines every `trainer.log_every`
+//! steps when stderr is not a terminal); Ctrl-C saves a checkpoint and exits.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +31,10 @@ pub struct TrainArgs {
     /// Stop after N steps in total.
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Stop after this many minutes of training, as Ctrl-C does (the current
+    /// step finishes and a checkpoint is written): a time budget for demos.
+    #[arg(long)]
+    pub minutes: Option<f64>,
     /// Data-parallel training: an MLX launcher host file (one rank per host entry).
     #[arg(long)]
     pub distributed: Option<PathBuf>,
@@ -57,7 +63,12 @@ impl Observer for Progress {
     }
 
     fn message(&mut self, text: &str) {
-        self.bar.println(text);
+        // a hidden bar (stderr not a terminal) drops println: keep the line
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
     }
 }
 
@@ -70,6 +81,10 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     }
     let group = crate::launch::rank_group()?;
     let root = group.as_ref().is_none_or(|g| g.is_root());
+    let bf16 = spec.trainer.precision == sovits_core::spec::Precision::Bf16;
+    if let (true, Some(w)) = (root, sovits_core::train::cpu_bf16::warning(bf16)) {
+        eprintln!("warning: {w}");
+    }
     let data = args
         .data
         .clone()
@@ -85,6 +100,9 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
         eprintln!("interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)");
     })
     .context("installing the Ctrl-C handler")?;
+    if let Some(minutes) = args.minutes {
+        crate::progress_line::stop_after(minutes, stop.clone());
+    }
     let bar = if root { ProgressBar::new(0) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
@@ -101,8 +119,11 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     };
     let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
     let mut progress = Progress { bar };
+    // without a terminal the bar draws nothing: print plain lines instead
+    let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every);
+    let observer: &mut dyn Observer = if root && !std::io::stderr().is_terminal() { &mut lines } else { &mut progress };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
-    let hooks = RunHooks::new(&stop, &mut progress).with_evaluator(&mut evaluator).with_group(group);
+    let hooks = RunHooks::new(&stop, observer).with_evaluator(&mut evaluator).with_group(group);
     let summary = run(spec, &opts, hooks).context("training")?;
     if !root {
         return Ok(());

@@ -2,7 +2,7 @@
 
 use mlx_rs::{Array, module::ModuleParameters};
 
-use crate::batch::{Batch, InferInput, VITSTrainOutput};
+use crate::batch::{Batch, InferInput, VitsTrainOutput};
 use crate::error::Result;
 use crate::nn::noise::NoiseSource;
 
@@ -20,7 +20,7 @@ pub struct ParamGroup {
 pub trait Generator: ModuleParameters {
     /// Training forward pass: posterior, flow, prior and the decoded random
     /// segment. Every random draw comes from `noise`.
-    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VITSTrainOutput>;
+    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VitsTrainOutput>;
 
     /// Synthesises audio `[B, S]` from semantic ids, text and a reference spectrogram.
     fn infer(&mut self, input: &InferInput, noise: &mut dyn NoiseSource) -> Result<Array>;

@@ -3,7 +3,7 @@
 
 use mlx_rs::Array;
 
-use crate::batch::{Batch, VITSTrainOutput};
+use crate::batch::{Batch, VitsTrainOutput};
 use crate::components::{DiscriminatorOutput, SpectralFrontend};
 use crate::error::Result;
 
@@ -25,7 +25,7 @@ pub struct LossContext<'a> {
     /// Generated audio `[B, segment_size]` (detached on the discriminator side).
     pub y_hat: &'a Array,
     /// The generator's training outputs (latents, masks, ids_slice).
-    pub generated: &'a VITSTrainOutput,
+    pub generated: &'a VitsTrainOutput,
     /// One output per discriminator, in spec order.
     pub disc: &'a [DiscriminatorOutput],
     /// The spectral frontend of the spec.

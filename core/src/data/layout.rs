@@ -74,3 +74,16 @@ impl Folder {
         dir.join(self.name()).join(format!("{stem}.npy"))
     }
 }
+
+/// Checks that `stem` (from `metadata.json` or a transcript) is a plain file
+/// name, so `<folder>/<stem>.npy` stays inside the dataset: not empty, no
+/// path separator, not `.` or `..`, no NUL. The error says what was found.
+pub fn check_stem(stem: &str) -> std::result::Result<(), String> {
+    let bad = stem.is_empty()
+        || stem == "."
+        || stem == ".."
+        || stem.contains(['/', '\\', '\0'])
+        || Path::new(stem).is_absolute()
+        || Path::new(stem).components().count() != 1;
+    if bad { Err(format!("must be a plain file name (no path separators, not `.`/`..`), found `{}`", stem.escape_debug())) } else { Ok(()) }
+}

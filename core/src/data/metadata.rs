@@ -133,6 +133,13 @@ impl Metadata {
                 message: format!("field `version`: expected 1, found {}", meta.version),
             });
         }
+        for (i, item) in meta.items.iter().enumerate() {
+            let field = if item.stem.is_some() { "stem" } else { "id" };
+            super::layout::check_stem(item.stem()).map_err(|why| Error::Data {
+                path: path.clone(),
+                message: format!("field `items[{i}].{field}` (the file stem) {why}"),
+            })?;
+        }
         Ok(meta)
     }
 
@@ -141,7 +148,6 @@ impl Metadata {
         let path = dir.join(METADATA_FILE);
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Data { path: path.clone(), message: format!("cannot serialize: {e}") })?;
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| Error::Data { path, message: format!("cannot write: {e}") })
+        crate::durable::write_file(&crate::durable::Real, &path, (text + "\n").as_bytes())
     }
 }

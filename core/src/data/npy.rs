@@ -75,9 +75,34 @@ fn classify(dtype: &DType) -> Elem {
     }
 }
 
+impl Elem {
+    /// Bytes per element (1 for [`Elem::Other`], a lower bound).
+    fn size(self) -> u64 {
+        match self {
+            Elem::F16 => 2,
+            Elem::F32 | Elem::I32 => 4,
+            Elem::F64 | Elem::I64 => 8,
+            Elem::Other => 1,
+        }
+    }
+}
+
+/// Opens `path` and checks that its header's shape fits in the file, so no
+/// read ever reserves more memory than the file's real size.
 fn open(path: &Path) -> Result<NpyFile<BufReader<File>>> {
-    let file = File::open(path).map_err(|e| data_err(path, format!("cannot open: {e}")))?;
-    NpyFile::new(BufReader::new(file)).map_err(|e| data_err(path, format!("not a valid .npy file: {e}")))
+    let mut file = File::open(path).map_err(|e| data_err(path, format!("cannot open: {e}")))?;
+    let len = file.metadata().map_err(|e| data_err(path, format!("cannot stat: {e}")))?.len();
+    precheck_shape(path, &mut file, len)?;
+    let npy = NpyFile::new(BufReader::new(file)).map_err(|e| data_err(path, format!("not a valid .npy file: {e}")))?;
+    let es = classify(&npy.dtype()).size();
+    let need = npy.shape().iter().try_fold(es, |a, &d| a.checked_mul(d));
+    if need.is_none_or(|n| n > len) {
+        return Err(data_err(
+            path,
+            format!("shape {:?}: needs more data than the file's {len} bytes (truncated file or damaged header)", npy.shape()),
+        ));
+    }
+    Ok(npy)
 }
 
 fn info_of(npy: &NpyFile<BufReader<File>>) -> NpyInfo {
@@ -87,6 +112,38 @@ fn info_of(npy: &NpyFile<BufReader<File>>) -> NpyInfo {
         elem: classify(&dtype),
         descr: dtype.descr().trim_matches('\'').to_string(),
         fortran: npy.order() == Order::Fortran,
+    }
+}
+
+/// The shape tuple of an `.npy` header's text, when it reads as one.
+fn shape_in(header: &str) -> Option<Vec<u64>> {
+    let rest = &header[header.find("'shape'")? + 7..];
+    let open = rest.find('(')?;
+    let close = open + rest[open..].find(')')?;
+    rest[open + 1..close].split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect()
+}
+
+/// Rejects a header whose shape product overflows or exceeds the file
+/// before npyz multiplies it (which overflows in debug builds). Anything it
+/// cannot read is left to npyz to report.
+fn precheck_shape(path: &Path, file: &mut File, len: u64) -> Result<()> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 12];
+    if file.read_exact(&mut head).is_err() || &head[..6] != b"\x93NUMPY" {
+        return file.rewind().map_err(|e| data_err(path, format!("cannot read: {e}")));
+    }
+    let (at, n) = match head[6] {
+        1 => (10, u64::from(u16::from_le_bytes([head[8], head[9]]))),
+        _ => (12, u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))),
+    };
+    let mut text = Vec::new();
+    file.seek(std::io::SeekFrom::Start(at)).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
+    file.by_ref().take(n.min(len)).read_to_end(&mut text).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
+    file.rewind().map_err(|e| data_err(path, format!("cannot read: {e}")))?;
+    let Some(shape) = shape_in(&String::from_utf8_lossy(&text)) else { return Ok(()) };
+    match shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)) {
+        Some(n) if n <= len => Ok(()),
+        _ => Err(data_err(path, format!("shape {shape:?}: needs more data than the file's {len} bytes (truncated file or damaged header)"))),
     }
 }
 

@@ -77,12 +77,29 @@ fn data_err(path: &Path, message: impl Into<String>) -> Error {
     Error::Data { path: path.to_path_buf(), message: message.into() }
 }
 
+/// Lowest and highest sampling rates accepted from audio files, Hz: below or
+/// above them a rate is a damaged header, and resampling from it would
+/// allocate without bound.
+pub const RATE_RANGE: std::ops::RangeInclusive<usize> = 1000..=768_000;
+
+/// Checks a decoded header's sampling rate and integer sample width.
+fn check_header(path: &Path, rate: usize, int_bits: Option<u32>) -> Result<()> {
+    if !RATE_RANGE.contains(&rate) {
+        return Err(data_err(path, format!("sample rate: expected {} ..= {} Hz, found {rate}", RATE_RANGE.start(), RATE_RANGE.end())));
+    }
+    if let Some(bits) = int_bits.filter(|b| !(1..=32).contains(b)) {
+        return Err(data_err(path, format!("bits per sample: expected 1 ..= 32 for integer samples, found {bits}")));
+    }
+    Ok(())
+}
+
 /// Decodes a FLAC file to mono f32 in [-1, 1] and its sampling rate.
 pub fn read_flac(path: &Path) -> Result<(Vec<f32>, usize)> {
     let mut r = claxon::FlacReader::open(path).map_err(|e| data_err(path, format!("cannot decode flac: {e}")))?;
     let info = r.streaminfo();
+    check_header(path, info.sample_rate as usize, Some(info.bits_per_sample))?;
     let ch = info.channels.max(1) as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample.max(1) - 1)) as f32;
+    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
     let raw: Vec<f32> = r
         .samples()
         .map(|s| s.map(|v| v as f32 * scale))
@@ -108,15 +125,20 @@ pub fn read_audio(dir: &Path, stem: &str) -> Result<(Vec<f32>, usize, std::path:
 pub fn read_wav(path: &Path) -> Result<(Vec<f32>, usize)> {
     let mut r = hound::WavReader::open(path).map_err(|e| data_err(path, format!("cannot decode wav: {e}")))?;
     let spec = r.spec();
+    let int_bits = (spec.sample_format == hound::SampleFormat::Int).then_some(u32::from(spec.bits_per_sample));
+    check_header(path, spec.sample_rate as usize, int_bits)?;
     let ch = spec.channels.max(1) as usize;
     let raw: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => r.samples::<f32>().collect::<std::result::Result<_, _>>(),
         hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.max(1) - 1)) as f32;
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
             r.samples::<i32>().map(|s| s.map(|v| v as f32 * scale)).collect()
         }
     }
     .map_err(|e| data_err(path, format!("cannot read samples: {e}")))?;
+    if let Some((i, v)) = raw.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(data_err(path, format!("samples: expected finite values, found {v} at sample {i}")));
+    }
     let mono = raw.chunks(ch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
     Ok((mono, spec.sample_rate as usize))
 }
@@ -145,7 +167,9 @@ fn transcripts(path: &Path) -> Result<Vec<(String, String)>> {
         let Some((stem, t)) = line.split_once('|').or_else(|| line.split_once('\t')) else {
             return Err(data_err(path, format!("line {}: expected `stem|text`, found `{line}`", n + 1)));
         };
-        out.push((stem.trim().to_string(), t.trim().to_string()));
+        let stem = stem.trim();
+        layout::check_stem(stem).map_err(|why| data_err(path, format!("line {}: stem {why}", n + 1)))?;
+        out.push((stem.to_string(), t.trim().to_string()));
     }
     Ok(out)
 }
@@ -189,7 +213,7 @@ pub fn run_with(opts: &PrepareOptions, frontend: &dyn SpectralFrontend, mut quan
     let n_mels = frontend.n_mels();
     for (stem, text) in transcripts(&opts.transcripts)? {
         let (x, rate, wav) = read_audio(&opts.audio_dir, &stem)?;
-        let x = resample(&x, rate, sr);
+        let x = resample(&x, rate, sr).map_err(|m| data_err(&wav, format!("cannot resample from {rate} Hz to {sr} Hz: {m}")))?;
         let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         if peak > 2.2 {
             summary.dropped.push((stem, format!("max|x| = {peak:.3} > 2.2")));
@@ -197,6 +221,11 @@ pub fn run_with(opts: &PrepareOptions, frontend: &dyn SpectralFrontend, mut quan
         }
         if peak == 0.0 {
             summary.dropped.push((stem, "silent clip (max|x| = 0)".into()));
+            continue;
+        }
+        // the peak mix reaches 0.475 + 0.5 * peak; audio/ must stay in [-1, 1]
+        if 0.475 + 0.5 * peak > 1.0 {
+            summary.dropped.push((stem, format!("max|x| = {peak:.3}: the peak mix would leave [-1, 1]")));
             continue;
         }
         let secs = x.len() as f64 / sr as f64;

@@ -111,6 +111,15 @@ impl Checker<'_> {
         }
     }
 
+    /// Audio must lie in [-1, 1] (docs/data-format.md).
+    fn unit_range(&mut self, folder: Folder, data: &[f32]) {
+        let mut bad = data.iter().enumerate().filter(|(_, v)| v.abs() > 1.0);
+        if let Some((i, v)) = bad.next() {
+            let n = 1 + bad.count();
+            self.push(self.path(folder), "audio range", "samples in [-1, 1]", format!("{v} at index {i} ({n} outside)"));
+        }
+    }
+
     fn read_f32(&mut self, folder: Folder) -> Option<Vec<f32>> {
         match npy::read_f32(&self.path(folder)) {
             Ok((_, d)) => Some(d),
@@ -161,6 +170,7 @@ pub fn check_item(dir: &Path, item: &ItemMeta, rules: &Rules) -> (Option<Lengths
         samples = Some(n);
         if let Some(data) = c.read_f32(Folder::Audio) {
             c.finite(Folder::Audio, &data);
+            c.unit_range(Folder::Audio, &data);
         }
         c.meta_len("metadata samples", item.samples, n, Folder::Audio);
         let secs = n as f64 / rules.sampling_rate as f64;

@@ -8,52 +8,9 @@
 
 use mlx_rs::{Array, Device, DeviceType};
 
+use super::conv_opts::{Conv2dOpts, ConvOpts};
 use super::conv_paths;
 use crate::error::{Error, Result};
-
-/// Options of a 1-d convolution, PyTorch's `Conv1d` arguments (defaults
-/// stride 1, padding 0, dilation 1, groups 1). A `Copy` builder so call sites
-/// read like the reference: `ConvOpts::new().padding(5).dilation(5)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvOpts {
-    /// Step between output frames.
-    pub stride: i32,
-    /// Zeros added on both ends of time.
-    pub padding: i32,
-    /// Spacing between kernel taps.
-    pub dilation: i32,
-    /// Number of channel groups (in and out channels must divide by it).
-    pub groups: i32,
-}
-
-impl Default for ConvOpts {
-    fn default() -> Self {
-        Self { stride: 1, padding: 0, dilation: 1, groups: 1 }
-    }
-}
-
-impl ConvOpts {
-    /// The defaults: stride 1, padding 0, dilation 1, groups 1.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets the stride.
-    pub fn stride(self, s: i32) -> Self {
-        Self { stride: s, ..self }
-    }
-    /// Sets the symmetric zero padding.
-    pub fn padding(self, p: i32) -> Self {
-        Self { padding: p, ..self }
-    }
-    /// Sets the dilation.
-    pub fn dilation(self, d: i32) -> Self {
-        Self { dilation: d, ..self }
-    }
-    /// Sets the number of groups.
-    pub fn groups(self, g: i32) -> Self {
-        Self { groups: g, ..self }
-    }
-}
 
 /// True when MLX's own conv ops are to be used as they are: on a GPU, where
 /// they are fast and the CPU reformulations are never chosen, or when
@@ -180,14 +137,8 @@ pub fn conv_transpose1d(x: &Array, w: &Array, bias: Option<&Array>, stride: i32,
 /// # Shapes
 /// `x` `[B, H, W, Cin]`, `w` torch `[Cout, Cin/groups, KH, KW]`, `bias`
 /// `[Cout]` -> `[B, H', W', Cout]` with PyTorch's output size per axis.
-pub fn conv2d(
-    x: &Array,
-    w: &Array,
-    bias: Option<&Array>,
-    stride: (i32, i32),
-    padding: (i32, i32),
-    groups: i32,
-) -> Result<Array> {
+pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, o: Conv2dOpts) -> Result<Array> {
+    let Conv2dOpts { stride, padding, groups } = o;
     let (xs, ws) = (x.shape(), w.shape());
     if xs.len() != 4 {
         return Err(shape_err("conv2d input", "[B, H, W, Cin]".into(), xs));
@@ -209,10 +160,10 @@ pub fn conv2d(
         return Err(shape_err("conv2d input", format!("at least {}x{} padded pixels", ws[2], ws[3]), xs));
     }
     let x = &in_weight_dtype(x, w)?;
-    let y = if !use_mlx_ops() && conv_paths::use_conv2d_fold(ws, stride, padding, groups) {
+    let y = if !use_mlx_ops() && conv_paths::use_conv2d_fold(ws, o) {
         conv_paths::conv2d_fold_width(x, w, stride.0, padding.0)?
     } else {
-        conv_paths::conv2d_mlx(x, w, stride, padding, groups)?
+        conv_paths::conv2d_mlx(x, w, o)?
     };
     add_bias(y, bias)
 }

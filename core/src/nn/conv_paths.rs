@@ -8,7 +8,7 @@
 use mlx_rs::ops::indexing::TryIndexOp;
 use mlx_rs::{Array, ops};
 
-use super::conv::ConvOpts;
+use super::conv_opts::{Conv2dOpts, ConvOpts};
 use super::torch_layout::{conv1d_weight_to_mlx, conv2d_weight_to_mlx, conv_transpose1d_weight_to_mlx};
 use crate::error::Result;
 
@@ -64,8 +64,8 @@ pub fn use_transpose_matmul(k: i32, stride: i32) -> bool {
 /// Whether [`conv2d_fold_width`] applies on the CPU: one-column kernels
 /// with unit width stride, no width padding and no groups (DiscriminatorP's
 /// `(k, 1)` convs), which are conv1d's over height with width in the batch.
-pub fn use_conv2d_fold(w_shape: &[i32], stride: (i32, i32), padding: (i32, i32), groups: i32) -> bool {
-    w_shape.len() == 4 && w_shape[3] == 1 && stride.1 == 1 && padding.1 == 0 && groups == 1
+pub fn use_conv2d_fold(w_shape: &[i32], o: Conv2dOpts) -> bool {
+    w_shape.len() == 4 && w_shape[3] == 1 && o.stride.1 == 1 && o.padding.1 == 0 && o.groups == 1
 }
 
 fn ceil_div(a: i32, b: i32) -> i32 {
@@ -94,9 +94,9 @@ pub fn conv_transpose1d_mlx(x: &Array, w: &Array, stride: i32, padding: i32) -> 
 ///
 /// # Shapes
 /// `x` `[B, H, W, Cin]`, `w` `[Cout, Cin/g, KH, KW]` -> `[B, H', W', Cout]`.
-pub fn conv2d_mlx(x: &Array, w: &Array, stride: (i32, i32), padding: (i32, i32), groups: i32) -> Result<Array> {
+pub fn conv2d_mlx(x: &Array, w: &Array, o: Conv2dOpts) -> Result<Array> {
     let wm = conv2d_weight_to_mlx(w)?;
-    Ok(ops::conv2d(x, &wm, stride, padding, (1, 1), groups)?)
+    Ok(ops::conv2d(x, &wm, o.stride, o.padding, (1, 1), o.groups)?)
 }
 
 /// Dilated stride-1 conv1d via space-to-batch: the `d` interleaved time

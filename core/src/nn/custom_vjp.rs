@@ -288,6 +288,9 @@ pub fn custom_vjp(
     backward: impl Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + 'static,
 ) -> Result<CustomVjp> {
     ensure_error_handler();
+    // the backward runs later, outside the forward's lane scope: re-enter it
+    let lane = crate::nn::lanes::current();
+    let backward = move |p: &[Array], c: &[Array], o: &[Array]| lane.run(|| backward(p, c, o));
     let fwd: *mut ForwardFn = Box::into_raw(Box::new(Box::new(forward) as ForwardFn));
     // SAFETY: mlx-c owns `fwd` from here on and frees it with `drop_payload`
     // (also when creation fails: the shared_ptr is made before anything can

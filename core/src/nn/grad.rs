@@ -16,5 +16,6 @@ pub fn contiguous(a: &Array) -> Result<Array> {
 
 /// [`contiguous`] applied to every array of a map, keys unchanged.
 pub fn contiguous_map(m: &crate::components::ParamMap) -> Result<crate::components::ParamMap> {
-    m.iter().map(|(k, v)| Ok((k.clone(), contiguous(v)?))).collect()
+    let lanes = super::lanes::by_size(m.values());
+    m.iter().zip(lanes).map(|((k, v), l)| Ok((k.clone(), super::lanes::on(l, || contiguous(v))?))).collect()
 }

@@ -4,28 +4,32 @@
 //! strict loading, gradient hygiene, and the noise source.
 
 pub mod conv;
+pub mod conv_opts;
 pub mod conv_paths;
 pub mod custom_vjp;
 mod delegate;
 pub mod discriminator_stack;
 pub mod grad;
 pub mod init;
+pub mod lanes;
 pub mod plain_layers;
 pub mod mixed;
 pub mod noise;
 pub mod norm_conv;
+pub mod safetensors_file;
 pub mod scale_discriminator;
 pub mod signal;
 pub mod spectral_norm;
 pub mod torch_layout;
 pub mod weight_norm;
 
-pub use conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
+pub use conv::{conv_transpose1d, conv1d, conv2d};
+pub use conv_opts::{Conv2dOpts, ConvOpts};
 pub use grad::contiguous;
 pub use discriminator_stack::{LRELU_SLOPE, run_discriminator_stack};
 pub use plain_layers::{Conv1d, Linear};
 pub use norm_conv::{NormConv1d, NormConv2d};
 pub use signal::{reflect_pad, slice_segments};
 pub use spectral_norm::{SnConv1d, SnConv2d};
-pub use torch_layout::{LoadReport, flatten_params, load_strict, read_safetensors, write_safetensors};
+pub use torch_layout::{LoadReport, flatten_params, load_partial, load_strict, read_safetensors, write_safetensors};
 pub use weight_norm::{WnConv1d, WnConv2d, WnConvTranspose1d};

@@ -4,7 +4,7 @@
 
 use mlx_rs::Array;
 
-use super::conv::ConvOpts;
+use super::conv_opts::{Conv2dOpts, ConvOpts};
 use super::spectral_norm::{SnConv1d, SnConv2d};
 use super::weight_norm::{WnConv1d, WnConv2d};
 use crate::error::Result;
@@ -54,19 +54,12 @@ pub enum NormConv2d {
 crate::delegate_module_parameters!(NormConv2d: Weight, Spectral);
 
 impl NormConv2d {
-    /// A conv with bias (groups 1), PyTorch default init, under the chosen norm.
-    pub fn new(
-        cin: i32,
-        cout: i32,
-        kernel: (i32, i32),
-        stride: (i32, i32),
-        padding: (i32, i32),
-        spectral: bool,
-    ) -> Result<Self> {
+    /// A conv with bias, PyTorch default init, under the chosen norm.
+    pub fn new(cin: i32, cout: i32, kernel: (i32, i32), opts: Conv2dOpts, spectral: bool) -> Result<Self> {
         Ok(if spectral {
-            Self::Spectral(SnConv2d::new(cin, cout, kernel, stride, padding, 1, true)?)
+            Self::Spectral(SnConv2d::new(cin, cout, kernel, opts, true)?)
         } else {
-            Self::Weight(WnConv2d::new(cin, cout, kernel, stride, padding, 1, true)?)
+            Self::Weight(WnConv2d::new(cin, cout, kernel, opts, true)?)
         })
     }
 

@@ -5,7 +5,8 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::Param;
 use mlx_rs::{Array, ops};
 
-use super::conv::{ConvOpts, conv1d};
+use super::conv::conv1d;
+use super::conv_opts::ConvOpts;
 use super::init::{torch_bias, torch_uniform};
 use crate::error::{Error, Result};
 

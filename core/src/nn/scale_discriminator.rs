@@ -9,7 +9,7 @@
 use mlx_rs::Array;
 use mlx_rs::macros::ModuleParameters;
 
-use super::conv::ConvOpts;
+use super::conv_opts::ConvOpts;
 use super::discriminator_stack::run_discriminator_stack;
 use super::norm_conv::NormConv1d;
 use crate::error::Result;

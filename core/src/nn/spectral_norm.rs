@@ -13,7 +13,8 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::{Param, Parameter};
 use mlx_rs::{Array, ops, random};
 
-use super::conv::{ConvOpts, conv1d, conv2d};
+use super::conv::{conv1d, conv2d};
+use super::conv_opts::{Conv2dOpts, ConvOpts};
 use super::init::{torch_bias, torch_uniform};
 use crate::error::Result;
 
@@ -109,26 +110,14 @@ pub struct SnConv2d {
     /// Optional bias `[out]`.
     #[param]
     pub bias: Param<Option<Array>>,
-    /// (height, width) stride.
-    pub stride: (i32, i32),
-    /// (height, width) symmetric zero padding.
-    pub padding: (i32, i32),
-    /// Channel groups.
-    pub groups: i32,
+    /// Stride, padding and groups.
+    pub opts: Conv2dOpts,
 }
 
 impl SnConv2d {
     /// PyTorch's default conv init for `weight_orig` and bias; random unit `u`, `v`.
-    pub fn new(
-        in_channels: i32,
-        out_channels: i32,
-        kernel: (i32, i32),
-        stride: (i32, i32),
-        padding: (i32, i32),
-        groups: i32,
-        bias: bool,
-    ) -> Result<Self> {
-        let cig = in_channels / groups.max(1);
+    pub fn new(in_channels: i32, out_channels: i32, kernel: (i32, i32), opts: Conv2dOpts, bias: bool) -> Result<Self> {
+        let cig = in_channels / opts.groups.max(1);
         let fan_in = cig * kernel.0 * kernel.1;
         let mut s = Self {
             weight_orig: Param::new(torch_uniform(
@@ -138,9 +127,7 @@ impl SnConv2d {
             weight_u: Param::new(random_unit(out_channels)?),
             weight_v: Param::new(random_unit(fan_in)?),
             bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            stride,
-            padding,
-            groups,
+            opts,
         };
         s.weight_u.freeze(false);
         s.weight_v.freeze(false);
@@ -153,6 +140,6 @@ impl SnConv2d {
     /// `[B, H, W, in]` -> `[B, H', W', out]`.
     pub fn forward(&mut self, x: &Array) -> Result<Array> {
         let w = spectral_weight(&self.weight_orig, &mut self.weight_u.value, &mut self.weight_v.value)?;
-        conv2d(x, &w, self.bias.value.as_ref(), self.stride, self.padding, self.groups)
+        conv2d(x, &w, self.bias.value.as_ref(), self.opts)
     }
 }

@@ -6,7 +6,6 @@
 //! project, so checkpoints, fixtures and optimizer state map 1:1; only the
 //! conv functions call the `*_to_mlx` conversions, right before MLX's ops.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use mlx_rs::Array;
@@ -14,6 +13,7 @@ use mlx_rs::module::ModuleParameters;
 
 use crate::components::ParamMap;
 use crate::error::{Error, Result};
+use crate::nn::safetensors_file;
 
 /// Conv1d weight, torch `[Cout, Cin/g, K]` -> MLX `[Cout, K, Cin/g]`.
 pub fn conv1d_weight_to_mlx(w: &Array) -> Result<Array> {
@@ -46,44 +46,29 @@ pub fn conv_transpose1d_weight_from_mlx(w: &Array) -> Result<Array> {
 }
 
 /// Reads every tensor of a safetensors file, keeping each stored dtype
-/// (f16, bf16, f32, integers). Errors name the file.
+/// (f16, bf16, f32, integers), after checking the file with the
+/// `safetensors` crate (MLX's loader aborts on some malformed files). Errors
+/// name the file.
 pub fn read_safetensors(path: &Path) -> Result<ParamMap> {
-    let loaded: HashMap<String, Array> = Array::load_safetensors(path)
-        .map_err(|e| Error::Weights(format!("cannot read {}: {e}", path.display())))?;
-    Ok(loaded.into_iter().collect())
+    safetensors_file::read(path)
 }
 
-/// Writes `tensors` as a safetensors file atomically: a temporary file in the
-/// same directory, renamed over `path`, so a crash never leaves half a file.
+/// Writes `tensors` as a safetensors file durably and atomically: a
+/// temporary file in the same directory, fsynced, renamed over `path`, the
+/// directory fsynced, so a crash never leaves half a file.
 pub fn write_safetensors(path: &Path, tensors: &ParamMap) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Weights(format!("cannot write {}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp.safetensors", name.to_string_lossy(), std::process::id()));
-    for a in tensors.values() {
-        a.eval()?;
-    }
-    Array::save_safetensors(tensors.iter().map(|(k, v)| (k.as_str(), v)), None, &tmp)
-        .map_err(|e| Error::Weights(format!("cannot write {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Weights(format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
-    })
+    safetensors_file::write(path, tensors)
 }
 
-/// What [`load_strict`] did: keys assigned, and (for partial loads) keys
-/// left at their initial values or ignored.
+/// What [`load_partial`] did: keys assigned, keys left at their initial
+/// values, and tensors ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
     /// Parameters assigned from the tensors.
     pub loaded: Vec<String>,
-    /// Parameters of the module that had no tensor (empty for a strict load).
+    /// Parameters of the module that had no tensor (kept as they were).
     pub missing: Vec<String>,
-    /// Tensors that name no parameter (empty for a strict load).
+    /// Tensors that name no parameter (ignored).
     pub unexpected: Vec<String>,
 }
 
@@ -98,13 +83,24 @@ pub fn flatten_params<M: ModuleParameters + ?Sized>(module: &M) -> ParamMap {
 }
 
 /// Assigns `tensors` to `module`'s parameters by key, cast to each
-/// parameter's dtype.
+/// parameter's dtype; every parameter must have a tensor and every tensor a
+/// parameter of the same shape.
 ///
 /// Every missing, unexpected and mis-shaped key is reported (name, expected,
-/// found) in one [`Error::Weights`]; nothing is assigned on failure. With
-/// `partial`, missing and unexpected keys are allowed (listed in the report)
-/// and only shape mismatches fail.
-pub fn load_strict<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap, partial: bool) -> Result<LoadReport> {
+/// found) in one [`Error::Weights`]; nothing is assigned on failure.
+pub fn load_strict<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap) -> Result<()> {
+    load(module, tensors, false).map(|_| ())
+}
+
+/// [`load_strict`] allowing missing and unexpected keys, which the report
+/// lists (fine-tuning from a file that lacks a submodule); shape mismatches
+/// still fail, and nothing is assigned then.
+pub fn load_partial<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap) -> Result<LoadReport> {
+    load(module, tensors, true)
+}
+
+/// The body of [`load_strict`] (`partial` false) and [`load_partial`].
+fn load<M: ModuleParameters + ?Sized>(module: &mut M, tensors: &ParamMap, partial: bool) -> Result<LoadReport> {
     let mut report = LoadReport::default();
     let mut problems = Vec::new();
     {

@@ -12,7 +12,8 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::Param;
 use mlx_rs::{Array, ops};
 
-use super::conv::{ConvOpts, conv_transpose1d, conv1d, conv2d};
+use super::conv::{conv_transpose1d, conv1d, conv2d};
+use super::conv_opts::{Conv2dOpts, ConvOpts};
 use super::init::{torch_bias, torch_uniform};
 use super::plain_layers::check_groups;
 use crate::error::Result;
@@ -98,36 +99,22 @@ pub struct WnConv2d {
     /// Optional bias `[out]`.
     #[param]
     pub bias: Param<Option<Array>>,
-    /// (height, width) stride.
-    pub stride: (i32, i32),
-    /// (height, width) symmetric zero padding.
-    pub padding: (i32, i32),
-    /// Channel groups.
-    pub groups: i32,
+    /// Stride, padding and groups.
+    pub opts: Conv2dOpts,
 }
 
 impl WnConv2d {
     /// PyTorch's default init (fan_in = in/groups * kh * kw), `weight_g = ||weight_v||`.
-    pub fn new(
-        in_channels: i32,
-        out_channels: i32,
-        kernel: (i32, i32),
-        stride: (i32, i32),
-        padding: (i32, i32),
-        groups: i32,
-        bias: bool,
-    ) -> Result<Self> {
-        check_groups(in_channels, out_channels, groups)?;
-        let cig = in_channels / groups;
+    pub fn new(in_channels: i32, out_channels: i32, kernel: (i32, i32), opts: Conv2dOpts, bias: bool) -> Result<Self> {
+        check_groups(in_channels, out_channels, opts.groups)?;
+        let cig = in_channels / opts.groups;
         let fan_in = cig * kernel.0 * kernel.1;
         let v = torch_uniform(&[out_channels, cig, kernel.0, kernel.1], fan_in)?;
         Ok(Self {
             weight_g: Param::new(norm_except_dim0(&v)?),
             weight_v: Param::new(v),
             bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            stride,
-            padding,
-            groups,
+            opts,
         })
     }
 
@@ -141,7 +128,7 @@ impl WnConv2d {
     /// # Shapes
     /// `[B, H, W, in]` -> `[B, H', W', out]`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        conv2d(x, &self.weight()?, self.bias.value.as_ref(), self.stride, self.padding, self.groups)
+        conv2d(x, &self.weight()?, self.bias.value.as_ref(), self.opts)
     }
 }
 

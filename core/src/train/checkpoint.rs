@@ -2,17 +2,21 @@
 //! discriminator(s) and both optimizers' state as safetensors (GPT-SoVITS key
 //! names), plus `meta.json` (step, epoch, learning rates, noise key, data
 //! cursor) and the resolved `spec.json`. Each save is written into a
-//! temporary directory and renamed into place, so a crash mid-save leaves the
-//! previous checkpoint intact; only the newest `keep` are kept.
+//! temporary directory, every file and the directory fsynced, and renamed
+//! into place (`crate::durable::publish_dir`), so a crash or power loss
+//! mid-save leaves the previous checkpoint intact; only the newest `keep`
+//! are kept.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::components::ParamMap;
+use crate::durable::{self, FileOps};
 use crate::error::{Error, Result};
 use crate::nn::noise::SeededNoise;
-use crate::nn::torch_layout::{load_strict, read_safetensors, write_safetensors};
+use crate::nn::safetensors_file;
+use crate::nn::torch_layout::{load_partial, load_strict, read_safetensors};
 use crate::spec::Spec;
 use crate::train::params;
 use crate::train::trainer::Trainer;
@@ -87,45 +91,51 @@ fn generator_tensors(t: &Trainer) -> ParamMap {
 }
 
 fn discriminator_tensors(t: &Trainer) -> ParamMap {
-    let mut all = ParamMap::new();
-    for (i, (_, d)) in t.gan.discriminators.iter().enumerate() {
-        all.extend(params::collect(&**d, &t.gan.discriminator_prefix(i)));
-    }
+    let mut all = t.gan.discriminator_params();
     all.extend(t.d_master.iter().map(|(k, v)| (k.clone(), v.clone())));
     all
 }
 
+/// The files every checkpoint directory holds.
+pub const FILES: [&str; 6] = ["G.safetensors", "D.safetensors", "opt_g.safetensors", "opt_d.safetensors", "meta.json", "spec.json"];
+
 /// Writes a checkpoint of `t` into `run/checkpoints/step-N` and removes all
 /// but the newest `keep`. Returns the directory.
 pub fn save(t: &Trainer, run: &Path, data_cursor: serde_json::Value, keep: usize) -> Result<PathBuf> {
+    save_with(&durable::Real, t, run, data_cursor, keep)
+}
+
+/// [`save`] through the given file operations (tests record or fail them).
+pub fn save_with(ops: &dyn FileOps, t: &Trainer, run: &Path, data_cursor: serde_json::Value, keep: usize) -> Result<PathBuf> {
     let root = run.join("checkpoints");
     std::fs::create_dir_all(&root).map_err(|e| io(&root, "create", e))?;
     let final_dir = root.join(dir_name(t.step));
-    save_to(t, &final_dir, data_cursor)?;
+    save_to_with(ops, t, &final_dir, data_cursor, &[])?;
     let all = list(run);
     if keep > 0 && all.len() > keep {
         for old in &all[..all.len() - keep] {
-            std::fs::remove_dir_all(old).map_err(|e| io(old, "remove", e))?;
+            durable::crash_point("prune");
+            durable::remove_dir(ops, old)?;
         }
     }
     Ok(final_dir)
 }
 
-/// Writes a checkpoint of `t` into `final_dir` (replacing it) through a
-/// temporary sibling directory renamed into place.
+/// Writes a checkpoint of `t` into `final_dir` (replacing it atomically)
+/// through a temporary sibling directory.
 pub fn save_to(t: &Trainer, final_dir: &Path, data_cursor: serde_json::Value) -> Result<()> {
-    let root = final_dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(root).map_err(|e| io(root, "create", e))?;
-    let name = final_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir_name(t.step));
-    let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, "clear", e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, "create", e))?;
-    write_safetensors(&tmp.join("G.safetensors"), &generator_tensors(t))?;
-    write_safetensors(&tmp.join("D.safetensors"), &discriminator_tensors(t))?;
-    write_safetensors(&tmp.join("opt_g.safetensors"), &t.opt_g.state()?)?;
-    write_safetensors(&tmp.join("opt_d.safetensors"), &t.opt_d.state()?)?;
+    save_to_with(&durable::Real, t, final_dir, data_cursor, &[])
+}
+
+/// [`save_to`] through the given file operations, with `extra` (name,
+/// text) files written into the same directory before it is published.
+pub fn save_to_with(
+    ops: &dyn FileOps,
+    t: &Trainer,
+    final_dir: &Path,
+    data_cursor: serde_json::Value,
+    extra: &[(&str, String)],
+) -> Result<()> {
     let key = t.noise.key().as_dtype(mlx_rs::Dtype::Uint32)?;
     key.eval()?;
     let meta = CheckpointMeta {
@@ -139,17 +149,19 @@ pub fn save_to(t: &Trainer, final_dir: &Path, data_cursor: serde_json::Value) ->
         data_cursor,
         data_units: t.data_units.clone(),
     };
-    let write_json = |name: &str, text: String| -> Result<()> {
-        let p = tmp.join(name);
-        std::fs::write(&p, text).map_err(|e| io(&p, "write", e))
-    };
-    write_json("meta.json", serde_json::to_string_pretty(&meta).map_err(|e| Error::Weights(e.to_string()))?)?;
-    write_json("spec.json", t.spec.to_json())?;
-    if final_dir.exists() {
-        std::fs::remove_dir_all(final_dir).map_err(|e| io(final_dir, "replace", e))?;
-    }
-    std::fs::rename(&tmp, final_dir).map_err(|e| io(final_dir, "rename into", e))?;
-    Ok(())
+    let meta = serde_json::to_string_pretty(&meta).map_err(|e| Error::Weights(e.to_string()))?;
+    durable::publish_dir(ops, final_dir, |st| {
+        st.file("G.safetensors", &safetensors_file::to_bytes(&generator_tensors(t))?)?;
+        st.file("D.safetensors", &safetensors_file::to_bytes(&discriminator_tensors(t))?)?;
+        st.file("opt_g.safetensors", &safetensors_file::to_bytes(&t.opt_g.state()?)?)?;
+        st.file("opt_d.safetensors", &safetensors_file::to_bytes(&t.opt_d.state()?)?)?;
+        st.file("spec.json", t.spec.to_json().as_bytes())?;
+        for (name, text) in extra {
+            st.file(name, text.as_bytes())?;
+        }
+        // last, so a directory with meta.json has everything before it
+        st.file("meta.json", meta.as_bytes())
+    })
 }
 
 /// Reads a checkpoint's metadata.
@@ -174,41 +186,58 @@ pub fn read_meta(dir: &Path) -> Result<CheckpointMeta> {
 /// under one of `may_lack` (e.g. `enc_q.`, which GPT-SoVITS inference files
 /// omit) may be missing and then keep their initial values.
 pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Result<()> {
+    load_weights_as(t, source, may_lack, false)
+}
+
+/// [`load_weights`]; with `require_d` a directory without `D.safetensors`
+/// is an error (a checkpoint being resumed), not a G-only initialisation.
+fn load_weights_as(t: &mut Trainer, source: &Path, may_lack: &[String], require_d: bool) -> Result<()> {
     let (g_path, d_path) = if source.is_dir() {
         (source.join("G.safetensors"), Some(source.join("D.safetensors")))
     } else {
         (source.to_path_buf(), None)
     };
     let g = read_safetensors(&g_path)?;
-    let partial = !may_lack.is_empty();
-    let report = load_strict(&mut *t.gan.generator, &g, partial)
-        .map_err(|e| Error::Weights(format!("{}: {e}", g_path.display())))?;
-    let not_allowed: Vec<&String> =
-        report.missing.iter().filter(|k| !may_lack.iter().any(|p| k.starts_with(p.as_str()))).collect();
-    if !not_allowed.is_empty() || !report.unexpected.is_empty() {
-        return Err(Error::Weights(format!(
-            "{}: missing {:?}; unexpected {:?}",
-            g_path.display(),
-            not_allowed,
-            report.unexpected
-        )));
+    let in_file = |e| Error::Weights(format!("{}: {e}", g_path.display()));
+    if may_lack.is_empty() {
+        load_strict(&mut *t.gan.generator, &g).map_err(in_file)?;
+    } else {
+        let report = load_partial(&mut *t.gan.generator, &g).map_err(in_file)?;
+        let not_allowed: Vec<&String> =
+            report.missing.iter().filter(|k| !may_lack.iter().any(|p| k.starts_with(p.as_str()))).collect();
+        if !not_allowed.is_empty() || !report.unexpected.is_empty() {
+            return Err(Error::Weights(format!(
+                "{}: missing {:?}; unexpected {:?}",
+                g_path.display(),
+                not_allowed,
+                report.unexpected
+            )));
+        }
     }
     for (k, v) in t.g_master.iter_mut() {
         if let Some(loaded) = g.get(k) {
             *v = loaded.as_dtype(mlx_rs::Dtype::Float32)?;
         }
     }
+    if require_d && let Some(d_path) = d_path.as_ref().filter(|p| !p.is_file()) {
+        return Err(Error::Weights(format!(
+            "{}: checkpoint lacks {} (the discriminator); it would stay random while its optimizer state is restored",
+            source.display(),
+            d_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        )));
+    }
     if let Some(d_path) = d_path.filter(|p| p.is_file()) {
         let d = read_safetensors(&d_path)?;
-        for i in 0..t.gan.discriminators.len() {
-            let prefix = t.gan.discriminator_prefix(i);
+        for disc in &mut t.gan.discriminators {
+            let prefix = &disc.prefix;
             let part: ParamMap =
-                d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
-            load_strict(&mut *t.gan.discriminators[i].1, &part, false)
+                d.iter().filter_map(|(k, v)| k.strip_prefix(prefix.as_str()).map(|r| (r.to_string(), v.clone()))).collect();
+            load_strict(&mut *disc.model, &part)
                 .map_err(|e| Error::Weights(format!("{} (prefix `{prefix}`): {e}", d_path.display())))?;
         }
         for (k, v) in t.d_master.iter_mut() {
-            *v = d[k].as_dtype(mlx_rs::Dtype::Float32)?;
+            let loaded = d.get(k).ok_or_else(|| Error::Weights(format!("{}: missing `{k}`", d_path.display())))?;
+            *v = loaded.as_dtype(mlx_rs::Dtype::Float32)?;
         }
     }
     t.push_params()
@@ -218,7 +247,15 @@ pub fn load_weights(t: &mut Trainer, source: &Path, may_lack: &[String]) -> Resu
 /// (the caller restores the data cursor).
 pub fn resume(t: &mut Trainer, dir: &Path) -> Result<CheckpointMeta> {
     let meta = read_meta(dir)?;
-    load_weights(t, dir, &[])?;
+    let want_key = t.noise.key().size();
+    if meta.noise_key.len() != want_key {
+        return Err(Error::Weights(format!(
+            "{}: field `noise_key`: expected {want_key} u32 values, found {}",
+            dir.join("meta.json").display(),
+            meta.noise_key.len()
+        )));
+    }
+    load_weights_as(t, dir, &[], true)?;
     t.opt_g.load_state(&read_safetensors(&dir.join("opt_g.safetensors"))?)?;
     t.opt_d.load_state(&read_safetensors(&dir.join("opt_d.safetensors"))?)?;
     t.opt_g.set_learning_rate(meta.learning_rate_g);

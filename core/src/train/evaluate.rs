@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::Dataset;
+use crate::durable;
 use crate::error::{Error, Result};
 use crate::train::checkpoint;
 use crate::train::trainer::Trainer;
@@ -64,6 +65,9 @@ pub fn pick(metrics: &[(String, f64)], metric: &str) -> Result<f64> {
 
 /// Saves `trainer` as `RUN/best` when `value` beats `previous` (or there is
 /// none); returns the new record when it did. Non-finite values never win.
+/// `best.json` is written inside the new directory before it atomically
+/// replaces the old one, so there is never a moment without a complete
+/// `best/` and its record.
 pub fn update_best(
     trainer: &Trainer,
     run: &Path,
@@ -75,11 +79,8 @@ pub fn update_best(
     if !value.is_finite() || previous.is_some_and(|p| p.value <= value) {
         return Ok(None);
     }
-    let dir = best_dir(run);
-    checkpoint::save_to(trainer, &dir, cursor)?;
     let record = BestRecord { metric: metric.to_string(), value, step: trainer.step };
-    let path = dir.join(BEST_FILE);
     let text = serde_json::to_string_pretty(&record).map_err(|e| Error::Weights(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|e| Error::Weights(format!("cannot write {}: {e}", path.display())))?;
+    checkpoint::save_to_with(&durable::Real, trainer, &best_dir(run), cursor, &[(BEST_FILE, text)])?;
     Ok(Some(record))
 }

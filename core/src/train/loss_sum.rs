@@ -7,6 +7,7 @@ use mlx_rs::{Array, Dtype, ops};
 use crate::components::{LossContext, Side};
 use crate::error::Result;
 use crate::gan::Gan;
+use crate::nn::lanes;
 
 /// `[weighted total, each unweighted term...]` of `side`; `names` receives
 /// the log key of each returned term (`g/<loss>`, `d/<loss>/<part>`).
@@ -18,14 +19,15 @@ pub(crate) fn weighted_losses(gan: &Gan, side: Side, ctx: &LossContext<'_>, name
     };
     let mut total = Array::from_f32(0.0);
     let mut terms = Vec::new();
-    for wl in &gan.losses {
+    for (i, wl) in gan.losses.iter().enumerate() {
         if !wl.loss.sides().contains(&side) {
             continue;
         }
-        let value = match side {
-            Side::Generator => wl.loss.generator(ctx)?,
-            Side::Discriminator => wl.loss.discriminator(ctx)?,
-        };
+        // the terms are independent: alternate CPU lanes (`nn::lanes`)
+        let value = lanes::on(i, || match side {
+            Side::Generator => wl.loss.generator(ctx),
+            Side::Discriminator => wl.loss.discriminator(ctx),
+        })?;
         let Some(t) = value else { continue };
         // totals in f32 whatever precision a loss returned (a no-op for f32)
         let value = t.value.as_dtype(Dtype::Float32)?;

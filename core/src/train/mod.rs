@@ -3,6 +3,7 @@
 
 pub mod audio_slice;
 pub mod checkpoint;
+pub mod cpu_bf16;
 pub mod evaluate;
 pub mod loss_sum;
 pub mod metrics;
@@ -10,6 +11,7 @@ pub mod noise_replay;
 pub mod params;
 pub mod phase_clock;
 pub mod precision;
+pub mod recovery;
 pub mod run;
 pub mod schedule;
 mod side_grad;

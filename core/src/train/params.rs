@@ -9,6 +9,7 @@ use mlx_rs::{Array, ops};
 
 use crate::components::ParamMap;
 use crate::error::Result;
+use crate::nn::lanes;
 
 /// Every parameter of `module` by its dotted (PyTorch) key, prefixed with `prefix`.
 pub fn collect<M: ModuleParameters + ?Sized>(module: &M, prefix: &str) -> ParamMap {
@@ -55,8 +56,8 @@ fn sum_of_squares(g: &Array) -> Result<Array> {
 /// per tensor in blocks, as torch's `clip_grad_norm_` up to rounding).
 pub fn global_norm(grads: &ParamMap) -> Result<Array> {
     let mut total = Array::from_f32(0.0);
-    for g in grads.values() {
-        total = ops::add(&total, &sum_of_squares(g)?)?;
+    for (g, lane) in grads.values().zip(lanes::by_size(grads.values())) {
+        total = ops::add(&total, &lanes::on(lane, || sum_of_squares(g))?)?;
     }
     Ok(ops::sqrt(&total)?)
 }
@@ -68,5 +69,6 @@ pub fn clip(grads: &ParamMap, norm: &Array, max_norm: f32) -> Result<ParamMap> {
         &ops::divide(&Array::from_f32(max_norm), &ops::add(norm, &Array::from_f32(1e-6))?)?,
         &Array::from_f32(1.0),
     )?;
-    grads.iter().map(|(k, g)| Ok((k.clone(), ops::multiply(g, &factor)?))).collect()
+    let lanes = lanes::by_size(grads.values());
+    grads.iter().zip(lanes).map(|((k, g), l)| Ok((k.clone(), lanes::on(l, || ops::multiply(g, &factor))?))).collect()
 }

@@ -9,11 +9,10 @@ use std::borrow::Cow;
 use mlx_rs::{Array, Dtype};
 
 use crate::batch::Batch;
-use crate::components::{Optimizer, ParamMap};
+use crate::components::{Generator, Optimizer, ParamMap};
 use crate::error::{Error, Result};
-use crate::spec::{Precision, Spec};
+use crate::spec::{Precision, Spec, TrainerSpec};
 use crate::train::params;
-use crate::train::trainer::Trainer;
 
 /// The floating dtype networks compute in under `precision`.
 pub fn compute_dtype(precision: Precision) -> Dtype {
@@ -48,43 +47,43 @@ pub(crate) fn grads_f32(grads: ParamMap) -> Result<ParamMap> {
     grads.into_iter().map(|(k, g)| Ok((k, g.as_dtype(Dtype::Float32)?))).collect()
 }
 
-impl Trainer {
-    /// The generator's compute parameters: the optimizer's compute copies,
-    /// except parameters of `trainer.f32_modules`, which use the f32 masters.
-    pub(crate) fn g_compute_params(&self) -> Result<ParamMap> {
-        let mut g = self.opt_g.compute_params(&self.g_master)?;
-        if self.spec.trainer.precision != Precision::F32 {
-            for (k, v) in g.iter_mut() {
-                if in_f32_module(&self.spec.trainer.f32_modules, k) {
-                    *v = self.g_master[k].clone();
-                }
+/// `compute` (an optimizer's compute copies of the generator masters) with
+/// the parameters of `trainer.f32_modules` replaced by their f32 `master`
+/// values, under a lower compute precision; unchanged under f32.
+pub(crate) fn with_f32_modules(mut compute: ParamMap, master: &ParamMap, trainer: &TrainerSpec) -> ParamMap {
+    if trainer.precision != Precision::F32 {
+        for (k, v) in compute.iter_mut() {
+            if in_f32_module(&trainer.f32_modules, k) {
+                *v = master[k].clone();
             }
         }
-        Ok(g)
     }
+    compute
+}
 
-    /// Under a lower compute precision, casts the generator parameters that
-    /// have no master and that the model holds in f32 (fresh, or just
-    /// loaded; `trainer.f32_modules` excepted) to the compute dtype, keeping
-    /// their f32 values in [`Trainer::g_frozen`] so checkpoints stay exact.
-    pub(crate) fn hold_frozen_in_compute_dtype(&mut self) -> Result<()> {
-        let dtype = compute_dtype(self.spec.trainer.precision);
-        if dtype == Dtype::Float32 {
-            return Ok(());
-        }
-        let mut cast = ParamMap::new();
-        for (k, v) in params::collect(&*self.gan.generator, "") {
-            if v.dtype() == Dtype::Float32
-                && !self.g_master.contains_key(&k)
-                && !in_f32_module(&self.spec.trainer.f32_modules, &k)
-            {
-                cast.insert(k.clone(), v.as_dtype(dtype)?);
-                self.g_frozen.insert(k, v);
-            }
-        }
-        params::assign(&mut *self.gan.generator, "", &cast);
-        Ok(())
+/// Under a lower compute precision, casts the generator parameters that
+/// have no master (not in `master`) and that the model holds in f32 (fresh,
+/// or just loaded; `trainer.f32_modules` excepted) to the compute dtype,
+/// keeping their f32 values in `frozen` so checkpoints stay exact.
+pub(crate) fn hold_frozen_in_compute_dtype(
+    generator: &mut dyn Generator,
+    master: &ParamMap,
+    frozen: &mut ParamMap,
+    trainer: &TrainerSpec,
+) -> Result<()> {
+    let dtype = compute_dtype(trainer.precision);
+    if dtype == Dtype::Float32 {
+        return Ok(());
     }
+    let mut cast = ParamMap::new();
+    for (k, v) in params::collect(&*generator, "") {
+        if v.dtype() == Dtype::Float32 && !master.contains_key(&k) && !in_f32_module(&trainer.f32_modules, &k) {
+            cast.insert(k.clone(), v.as_dtype(dtype)?);
+            frozen.insert(k, v);
+        }
+    }
+    params::assign(generator, "", &cast);
+    Ok(())
 }
 
 /// Refuses optimizers whose compute copies disagree with

@@ -10,7 +10,7 @@
 
 use mlx_rs::Array;
 
-use crate::batch::{Batch, VITSTrainOutput};
+use crate::batch::{Batch, VitsTrainOutput};
 use crate::components::{DiscriminatorOutput, LossContext, ParamMap, Side};
 use crate::error::Result;
 use crate::gan::Gan;
@@ -117,7 +117,7 @@ impl Trainer {
         batch: &Batch,
         real: RealSegment<'_>,
         y_hat: &Array,
-        generated: &VITSTrainOutput,
+        generated: &VitsTrainOutput,
         report: &mut StepReport,
         clock: &mut PhaseClock,
     ) -> Result<bool> {
@@ -206,5 +206,5 @@ fn trained(compute: &ParamMap, master: &ParamMap) -> ParamMap {
 
 /// Runs every discriminator on (`y`, `y_hat`), in spec order.
 fn run_discriminators(gan: &mut Gan, y: &Array, y_hat: &Array) -> Result<Vec<DiscriminatorOutput>> {
-    gan.discriminators.iter_mut().map(|(_, d)| d.forward(y, y_hat)).collect()
+    gan.discriminators.iter_mut().map(|d| d.model.forward(y, y_hat)).collect()
 }

@@ -8,7 +8,7 @@ use crate::gan::{Gan, assign_groups};
 use crate::nn::noise::SeededNoise;
 use crate::registry;
 use crate::spec::Spec;
-use crate::train::precision::{check_f32_modules, check_precision};
+use crate::train::precision::{check_f32_modules, check_precision, hold_frozen_in_compute_dtype, with_f32_modules};
 use crate::train::{params, schedule};
 
 /// The model, optimizers and all state that a checkpoint must restore.
@@ -57,6 +57,7 @@ impl Trainer {
         // parameter initialisation draws from MLX's global PRNG: seed it so a
         // spec builds the same initial model every time
         mlx_rs::random::seed(spec.trainer.seed)?;
+        crate::nn::lanes::configure(spec.trainer.cpu_streams);
         let gan = Gan::build(&spec)?;
         let g_all = params::collect_trainable(&*gan.generator, "");
         let ctx_g = assign_groups(
@@ -66,10 +67,8 @@ impl Trainer {
             &spec.optimizer_g,
             "optimizer_g",
         )?;
-        let mut d_all = ParamMap::new();
-        for (i, (_, d)) in gan.discriminators.iter().enumerate() {
-            d_all.extend(params::collect_trainable(&**d, &gan.discriminator_prefix(i)));
-        }
+        let d_all: ParamMap =
+            gan.discriminators.iter().flat_map(|d| params::collect_trainable(&*d.model, &d.prefix)).collect();
         let ctx_d = assign_groups(d_all.keys(), &[], &[], &spec.optimizer_d, "optimizer_d")?;
         let opt_g = registry::build_optimizer(&spec.optimizer_g.component("optimizer_g"), "optimizer_g", &ctx_g)?;
         let opt_d = registry::build_optimizer(&spec.optimizer_d.component("optimizer_d"), "optimizer_d", &ctx_d)?;
@@ -91,13 +90,13 @@ impl Trainer {
     /// unexpected or mis-shaped key is an error naming it. The f32 masters are
     /// set too, so the next step starts from these values.
     pub fn set_weights(&mut self, g: &ParamMap, d: &ParamMap) -> Result<()> {
-        crate::nn::load_strict(&mut *self.gan.generator, g, false)
+        crate::nn::load_strict(&mut *self.gan.generator, g)
             .map_err(|e| Error::Weights(format!("generator weights: {e}")))?;
-        for i in 0..self.gan.discriminators.len() {
-            let prefix = self.gan.discriminator_prefix(i);
+        for disc in &mut self.gan.discriminators {
+            let prefix = &disc.prefix;
             let part: ParamMap =
-                d.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone()))).collect();
-            crate::nn::load_strict(&mut *self.gan.discriminators[i].1, &part, false)
+                d.iter().filter_map(|(k, v)| k.strip_prefix(prefix.as_str()).map(|r| (r.to_string(), v.clone()))).collect();
+            crate::nn::load_strict(&mut *disc.model, &part)
                 .map_err(|e| Error::Weights(format!("discriminator weights (prefix `{prefix}`): {e}")))?;
         }
         for (which, src, master) in [("generator", g, &mut self.g_master), ("discriminator", d, &mut self.d_master)] {
@@ -116,8 +115,14 @@ impl Trainer {
     pub fn push_params(&mut self) -> Result<()> {
         let g = self.g_compute_params()?;
         params::assign(&mut *self.gan.generator, "", &g);
-        self.hold_frozen_in_compute_dtype()?;
+        hold_frozen_in_compute_dtype(&mut *self.gan.generator, &self.g_master, &mut self.g_frozen, &self.spec.trainer)?;
         self.push_d_params()
+    }
+
+    /// The generator's compute parameters: the optimizer's compute copies,
+    /// except parameters of `trainer.f32_modules`, which use the f32 masters.
+    pub(crate) fn g_compute_params(&self) -> Result<ParamMap> {
+        Ok(with_f32_modules(self.opt_g.compute_params(&self.g_master)?, &self.g_master, &self.spec.trainer))
     }
 
     /// Writes the discriminator optimizer's compute copies of the masters
@@ -150,11 +155,10 @@ impl Trainer {
 }
 
 /// Loads the joint (prefixed) discriminator parameters `d` into every
-/// discriminator of `gan`, each under [`Gan::discriminator_prefix`].
+/// discriminator of `gan`, each under its prefix.
 pub(crate) fn assign_discriminators(gan: &mut Gan, d: &ParamMap) {
-    for i in 0..gan.discriminators.len() {
-        let prefix = gan.discriminator_prefix(i);
-        params::assign(&mut *gan.discriminators[i].1, &prefix, d);
+    for disc in &mut gan.discriminators {
+        params::assign(&mut *disc.model, &disc.prefix, d);
     }
 }
 

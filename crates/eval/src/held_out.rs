@@ -14,7 +14,7 @@ use sovits_core::data::dataset::{Dataset, Sample};
 use sovits_core::nn::noise::SeededNoise;
 use sovits_core::{Error, InferInput, Result};
 
-use crate::heatmap::{mel_panels, write_png};
+use crate::plot::mel::{MelFigure, draw};
 use crate::scores::{Scorer, Scores};
 use crate::wav::write_wav;
 
@@ -63,18 +63,27 @@ fn spec_array(s: &Sample) -> Result<Array> {
     Ok(Array::from_slice(&s.spec, &[f, t]).transpose_axes(&[1, 0])?.reshape(&[1, t, f])?)
 }
 
+/// Where [`evaluate`] writes its samples, and the step they show.
+#[derive(Debug, Clone, Copy)]
+pub struct SamplesOut<'a> {
+    /// Directory of the wavs and PNGs (created if missing).
+    pub dir: &'a Path,
+    /// Training step of the weights, for the figure titles (`None`: unknown).
+    pub step: Option<u64>,
+}
+
 /// Evaluates `generator` on `items` of `dataset`; with `samples`, writes
 /// `<id>_real.wav`, `<id>_recon.wav`, `<id>_infer.wav` and `<id>_mel.png`
-/// (real, reconstruction, inference log-mels stacked) there.
+/// (real, reconstruction, inference log-mels stacked, see [`crate::plot::mel`]) there.
 pub fn evaluate(
     generator: &mut dyn Generator,
     scorer: &Scorer,
     dataset: &Dataset,
     items: &[usize],
     seed: u64,
-    samples: Option<&Path>,
+    samples: Option<SamplesOut>,
 ) -> Result<Evaluation> {
-    if let Some(dir) = samples {
+    if let Some(SamplesOut { dir, .. }) = samples {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Data { path: dir.to_path_buf(), message: format!("cannot create samples directory: {e}") })?;
     }
@@ -109,17 +118,29 @@ pub fn evaluate(
             None => None,
         };
         let infer = infer_audio.as_deref().map(|a| scorer.score(&reference, a)).transpose()?;
-        if let Some(dir) = samples {
+        if let Some(SamplesOut { dir, step }) = samples {
             write_wav(&dir.join(format!("{id}_real.wav")), &sample.audio, sr)?;
             write_wav(&dir.join(format!("{id}_recon.wav")), &recon_audio, sr)?;
             let recon_mel = scorer.mel(&recon_audio)?;
-            let mut panels: Vec<Vec<f32>> = vec![reference.mel.clone(), recon_mel];
-            if let Some(a) = &infer_audio {
-                write_wav(&dir.join(format!("{id}_infer.wav")), a, sr)?;
-                panels.push(scorer.mel(a)?);
+            let infer_mel = match &infer_audio {
+                Some(a) => {
+                    write_wav(&dir.join(format!("{id}_infer.wav")), a, sr)?;
+                    Some(scorer.mel(a)?)
+                }
+                None => None,
+            };
+            let mut panels: Vec<(&str, &[f32])> =
+                vec![("real", reference.mel.as_slice()), ("reconstructed (posterior -> flow -> decoder)", recon_mel.as_slice())];
+            if let Some(m) = &infer_mel {
+                panels.push(("inferred (semantic ids + text, own spectrogram as reference)", m.as_slice()));
             }
-            let refs: Vec<&[f32]> = panels.iter().map(Vec::as_slice).collect();
-            write_png(&dir.join(format!("{id}_mel.png")), &mel_panels(&refs, scorer.frontend.n_mels()))?;
+            let title = match step {
+                Some(n) => format!("{id}: log-mel spectrograms at step {n}"),
+                None => format!("{id}: log-mel spectrograms"),
+            };
+            let frame_rate = sr as f64 / scorer.frontend.hop_length() as f64;
+            let figure = MelFigure { title: &title, panels: &panels, n_mels: scorer.frontend.n_mels(), frame_rate };
+            draw(&dir.join(format!("{id}_mel.png")), &figure)?;
         }
         out.push(ItemScores { id, recon, infer });
     }

@@ -1,5 +1,6 @@
 //! The run loop's evaluator: scores the trainer's generator on the held-out
-//! items with the spec's frontend and writes samples and plots.
+//! items with the spec's frontend, writes samples and mel figures into
+//! `RUN/samples/step-N/` and redraws `RUN/curves.png`.
 
 use std::path::Path;
 
@@ -10,7 +11,8 @@ use sovits_core::spec::Spec;
 use sovits_core::train::Trainer;
 use sovits_core::train::evaluate::Evaluator;
 
-use crate::held_out::evaluate;
+use crate::held_out::{SamplesOut, evaluate};
+use crate::plot::curves;
 use crate::scores::Scorer;
 
 /// [`Evaluator`] for `sovits_core::train::run::run` (`RunHooks::with_evaluator`).
@@ -35,8 +37,22 @@ impl Evaluator for HeldOutEvaluator {
         items: &[usize],
         samples_dir: &Path,
     ) -> Result<Vec<(String, f64)>> {
-        let result = evaluate(&mut *trainer.gan.generator, &self.scorer, dataset, items, self.seed, Some(samples_dir));
+        let out = SamplesOut { dir: samples_dir, step: Some(trainer.step) };
+        let result = evaluate(&mut *trainer.gan.generator, &self.scorer, dataset, items, self.seed, Some(out));
         trainer.gan.generator.set_training(true);
-        Ok(result?.pairs())
+        let pairs = result?.pairs();
+        // samples_dir is RUN/samples/step-N; this evaluation's row is not in metrics.jsonl yet
+        if let Some(run) = samples_dir.parent().and_then(Path::parent) {
+            let metrics = run.join("metrics.jsonl");
+            let mut rows = if metrics.is_file() { curves::read_rows(&metrics)? } else { Vec::new() };
+            let mut row = serde_json::Map::new();
+            row.insert("step".into(), serde_json::json!(trainer.step));
+            for (k, v) in &pairs {
+                row.insert(k.clone(), serde_json::json!(v));
+            }
+            rows.push(serde_json::Value::Object(row));
+            curves::draw(&run.join("curves.png"), &rows)?;
+        }
+        Ok(pairs)
     }
 }

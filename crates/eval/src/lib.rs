@@ -4,20 +4,21 @@
 //! F0 RMSE in cents with the voicing-decision error rate, through both the
 //! reconstruction and the inference path. Used by `sovits eval` and, through
 //! [`hook::HeldOutEvaluator`], by the training run at `trainer.eval_every`.
-//! Samples are written as 16-bit wav files, mel comparisons as PNG heat maps.
+//! Samples are written as 16-bit wav files, mel comparisons and the run's
+//! curves as PNG figures (`plot`).
 #![deny(missing_docs)]
 
-pub mod heatmap;
 pub mod held_out;
 pub mod hook;
 pub mod mcd;
 pub mod pitch;
+pub mod plot;
 pub mod report;
 pub mod scores;
 pub mod wav;
 pub mod yin;
 
-pub use held_out::{Evaluation, ItemScores, evaluate};
+pub use held_out::{Evaluation, ItemScores, SamplesOut, evaluate};
 pub use hook::HeldOutEvaluator;
 pub use scores::{Reference, Scorer, Scores};
 pub use yin::YinConfig;

@@ -196,11 +196,17 @@ pub fn gather(t: &TensorRef, storage: &[u8], what: &str) -> Result<Vec<u8>> {
             format!("storage `data/{}` holds {} bytes, expected {} x {es}", t.key, storage.len(), t.storage_numel),
         ));
     }
-    let numel: usize = t.shape.iter().product();
+    let overflow = || layout(what, format!("view (offset {}, size {:?}, stride {:?}) overflows the address space", t.offset, t.shape, t.stride));
+    let numel = t.shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n)).ok_or_else(overflow)?;
     if numel == 0 {
         return Ok(Vec::new());
     }
-    let last = t.offset + t.shape.iter().zip(&t.stride).map(|(&n, &s)| (n - 1) * s).sum::<usize>();
+    if numel > t.storage_numel {
+        // only stride-0 views do this; torch.save never writes them for parameters
+        return Err(layout(what, format!("view of {numel} elements (size {:?}) is larger than its storage of {}", t.shape, t.storage_numel)));
+    }
+    let reach = t.shape.iter().zip(&t.stride).try_fold(t.offset, |a, (&n, &s)| (n - 1).checked_mul(s).and_then(|r| a.checked_add(r)));
+    let last = reach.ok_or_else(overflow)?;
     if last >= t.storage_numel {
         return Err(layout(
             what,
@@ -246,7 +252,14 @@ fn from_le<T, const N: usize>(b: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
 
 /// Builds an MLX array from contiguous little-endian bytes.
 pub fn to_array(dtype: StorageType, bytes: &[u8], shape: &[usize]) -> Result<Array> {
-    let shape: Vec<i32> = shape.iter().map(|&d| d as i32).collect();
+    let shape: Vec<i32> = shape
+        .iter()
+        .map(|&d| i32::try_from(d).map_err(|_| layout("tensor", format!("dimension {d} in {shape:?} is above 2^31 - 1"))))
+        .collect::<Result<_>>()?;
+    let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d as usize));
+    if numel.and_then(|n| n.checked_mul(dtype.size())) != Some(bytes.len()) {
+        return Err(layout("tensor", format!("{} bytes do not hold a {shape:?} tensor of {}-byte elements", bytes.len(), dtype.size())));
+    }
     Ok(match dtype {
         StorageType::Half => Array::from_slice(&from_le(bytes, |a| f16::from_bits(u16::from_le_bytes(a))), &shape),
         StorageType::BFloat16 => Array::from_slice(&from_le(bytes, |a| bf16::from_bits(u16::from_le_bytes(a))), &shape),

@@ -30,6 +30,7 @@ pub struct PthArchive {
     zip: ZipArchive<Cursor<Vec<u8>>>,
     root: String,
     head_tag: Option<[u8; 2]>,
+    file_len: u64,
 }
 
 fn container(path: &Path, message: impl Into<String>) -> InteropError {
@@ -60,6 +61,7 @@ impl PthArchive {
             };
             return Err(container(path, format!("not a PyTorch .pth zip checkpoint ({} bytes): {hint}", bytes.len())));
         }
+        let file_len = bytes.len() as u64;
         let zip = ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| container(path, format!("damaged or truncated zip container: {e}")))?;
         let pkls: Vec<&str> = zip.file_names().filter(|n| n.ends_with("data.pkl")).collect();
@@ -78,7 +80,7 @@ impl PthArchive {
                 ));
             }
         };
-        let mut archive = PthArchive { path: path.to_path_buf(), zip, root, head_tag };
+        let mut archive = PthArchive { path: path.to_path_buf(), zip, root, head_tag, file_len };
         if let Some(order) = archive.read_optional("byteorder")?
             && order != b"little"
         {
@@ -121,8 +123,10 @@ impl PthArchive {
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(container(&self.path, format!("cannot open entry `{name}`: {e}"))),
         };
-        let mut out = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut out).map_err(|e| container(&self.path, format!("cannot read entry `{name}`: {e}")))?;
+        // the declared size may be forged: never reserve more than the file holds
+        let declared = f.size();
+        let mut out = Vec::with_capacity(declared.min(self.file_len) as usize);
+        (&mut f).take(declared).read_to_end(&mut out).map_err(|e| container(&self.path, format!("cannot read entry `{name}`: {e}")))?;
         Ok(Some(out))
     }
 

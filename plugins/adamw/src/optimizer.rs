@@ -1,10 +1,11 @@
 //! The `adamw` optimizer: per-group learning rates over the parameters listed
 //! in its groups, torch semantics for parameters without a gradient.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mlx_rs::Dtype;
 use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
+use sovits_core::nn::lanes;
 use sovits_core::{Error, Result};
 
 use crate::Config;
@@ -81,6 +82,8 @@ impl AdamW {
 impl Optimizer for AdamW {
     fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
         let base = self.state.learning_rate as f64;
+        // parameters are independent: each updated on its CPU lane (`nn::lanes`)
+        let lane_of: HashMap<String, usize> = params.keys().cloned().zip(lanes::by_size(params.values())).collect();
         for (key, &scale) in &self.lr_scale {
             let Some(grad) = grads.get(key) else { continue };
             let param = params
@@ -104,7 +107,9 @@ impl Optimizer for AdamW {
                 Some(m) => m.clone(),
                 None => Moments::zeros(param.shape())?,
             };
-            let updated = adamw_step(param, grad, &mut moments, base * scale as f64, &self.config, &mut self.fused)?;
+            let lane = lane_of.get(key.as_str()).copied().unwrap_or(0);
+            let (config, fused) = (&self.config, &mut self.fused);
+            let updated = lanes::on(lane, || adamw_step(param, grad, &mut moments, base * scale as f64, config, fused))?;
             let dtype = param.dtype();
             let updated = if self.keep_f32 || dtype == Dtype::Float32 { updated } else { updated.as_dtype(dtype)? };
             params.insert(key.clone(), updated);

@@ -7,7 +7,7 @@ use sovits_test_support::{Fixture, empty_generated, scalar};
 
 #[test]
 fn returns_the_generators_kl_ssl_exactly() {
-    let generated = sovits_core::VITSTrainOutput { kl_ssl: Array::from_slice(&[0.3125f32], &[1]), ..empty_generated() };
+    let generated = sovits_core::VitsTrainOutput { kl_ssl: Array::from_slice(&[0.3125f32], &[1]), ..empty_generated() };
     let fx = Fixture::new(generated, Vec::new());
     let terms = KlSsl.generator(&fx.ctx()).unwrap().expect("generator side");
     assert_eq!(terms.value.shape(), &[] as &[i32]);
@@ -18,7 +18,7 @@ fn returns_the_generators_kl_ssl_exactly() {
 #[test]
 fn non_scalar_kl_ssl_is_rejected() {
     let generated =
-        sovits_core::VITSTrainOutput { kl_ssl: Array::from_slice(&[1.0f32, 2.0], &[2]), ..empty_generated() };
+        sovits_core::VitsTrainOutput { kl_ssl: Array::from_slice(&[1.0f32, 2.0], &[2]), ..empty_generated() };
     let fx = Fixture::new(generated, Vec::new());
     let err = KlSsl.generator(&fx.ctx()).expect_err("must fail").to_string();
     assert!(err.contains("kl_ssl"), "{err}");

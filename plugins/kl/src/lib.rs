@@ -9,7 +9,7 @@
 use mlx_rs::{Array, Dtype};
 use serde::{Deserialize, Serialize};
 use sovits_core::components::{Loss, LossContext, LossTerms, Side};
-use sovits_core::{Error, Result, VITSTrainOutput};
+use sovits_core::{Error, Result, VitsTrainOutput};
 
 /// Registered name.
 pub const NAME: &str = "kl";
@@ -58,7 +58,7 @@ pub fn kl_loss(z_p: &Array, logs_q: &Array, m_p: &Array, logs_p: &Array, z_mask:
 
 impl Kl {
     /// [`kl_loss`] on a generator's training output.
-    pub fn of(out: &VITSTrainOutput) -> Result<Array> {
+    pub fn of(out: &VitsTrainOutput) -> Result<Array> {
         kl_loss(&out.z_p, &out.logs_q, &out.m_p, &out.logs_p, &out.z_mask)
     }
 }

@@ -1,7 +1,7 @@
 //! KL vs GPT-SoVITS `losses.py::kl_loss` on the copied fixtures
 //! (`tests/golden/losses/PROVENANCE.md`; mask lengths [10, 7]). Fixture tensors
 //! are torch layout `[B, C, T]` / mask `[B, 1, T]`; they are transposed to the
-//! channels-last `[B, T, C]` / `[B, T, 1]` of `VITSTrainOutput`.
+//! channels-last `[B, T, C]` / `[B, T, 1]` of `VitsTrainOutput`.
 //!
 //! Tolerance: rtol 1e-5 (fixture README for losses).
 
@@ -25,7 +25,7 @@ fn inputs() -> [Array; 5] {
 #[test]
 fn matches_reference_through_the_context() {
     let [z_p, logs_q, m_p, logs_p, z_mask] = inputs();
-    let generated = sovits_core::VITSTrainOutput { z_p, logs_q, m_p, logs_p, z_mask, ..empty_generated() };
+    let generated = sovits_core::VitsTrainOutput { z_p, logs_q, m_p, logs_p, z_mask, ..empty_generated() };
     let fx = Fixture::new(generated, Vec::new());
     let terms = Kl.generator(&fx.ctx()).unwrap().expect("generator side");
     assert_rel("kl_loss", scalar(&terms.value), scalar(&golden("loss.out.kl_loss")), RTOL);

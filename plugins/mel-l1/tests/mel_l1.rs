@@ -9,7 +9,7 @@ use mlx_rs::Array;
 use mlx_rs::transforms::value_and_grad;
 use sovits_core::components::{Loss, LossContext, SpectralFrontend};
 use sovits_core::nn::signal::slice_segments;
-use sovits_core::{Batch, Error, VITSTrainOutput};
+use sovits_core::{Batch, Error, VitsTrainOutput};
 use sovits_plugin_mel_l1::MelL1;
 use sovits_plugin_stft_mel::{Config, StftMel};
 use sovits_test_support::{central_differences, gradient_error, lcg_signal, values as host};
@@ -58,10 +58,10 @@ fn batch(fe: &StftMel, real: &Array) -> Batch {
     }
 }
 
-fn generated(y_hat: &Array, ids: &[i32]) -> VITSTrainOutput {
+fn generated(y_hat: &Array, ids: &[i32]) -> VitsTrainOutput {
     let b = ids.len() as i32;
     let z = zeros(&[b, FULL_FRAMES as i32, 2]);
-    VITSTrainOutput {
+    VitsTrainOutput {
         y_hat: y_hat.clone(),
         ids_slice: Array::from_slice(ids, &[b]),
         z_mask: zeros(&[b, FULL_FRAMES as i32, 1]),

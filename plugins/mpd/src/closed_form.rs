@@ -86,6 +86,6 @@ pub fn closed_form_params<M: ModuleParameters + ?Sized>(module: &M) -> Result<Pa
 /// Loads the rule's weights into `module` (strict: every key must be covered).
 pub fn apply_closed_form<M: ModuleParameters + ?Sized>(module: &mut M) -> Result<()> {
     let tensors = closed_form_params(module)?;
-    load_strict(module, &tensors, false)?;
+    load_strict(module, &tensors)?;
     Ok(())
 }

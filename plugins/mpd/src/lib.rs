@@ -84,7 +84,9 @@ impl Mpd {
     /// `y` `[B, S]` -> per sub-discriminator: logits `[B, N_i]` and feature maps.
     pub fn forward_one(&mut self, y: &Array) -> Result<(Vec<Array>, Vec<Vec<Array>>)> {
         check_audio("y", y)?;
-        unzip_outputs(self.discriminators.iter_mut().map(|d| d.forward(y)))
+        // independent sub-discriminators on alternating CPU lanes
+        let lanes = self.discriminators.iter_mut().enumerate();
+        unzip_outputs(lanes.map(|(i, d)| sovits_core::nn::lanes::on(i, || d.forward(y))))
     }
 }
 

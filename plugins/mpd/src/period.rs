@@ -8,6 +8,7 @@ use mlx_rs::Array;
 use mlx_rs::macros::ModuleParameters;
 use sovits_core::Result;
 use sovits_core::nn::discriminator_stack::run_discriminator_stack;
+use sovits_core::nn::Conv2dOpts;
 use sovits_core::nn::norm_conv::NormConv2d;
 use sovits_core::nn::signal::reflect_pad;
 
@@ -37,10 +38,10 @@ impl DiscriminatorP {
         let sn = use_spectral_norm;
         let mut convs = STRIDED
             .iter()
-            .map(|&(cin, cout)| NormConv2d::new(cin, cout, (KERNEL, 1), (STRIDE, 1), (PAD, 0), sn))
+            .map(|&(cin, cout)| NormConv2d::new(cin, cout, (KERNEL, 1), Conv2dOpts::new().stride((STRIDE, 1)).padding((PAD, 0)), sn))
             .collect::<Result<Vec<_>>>()?;
-        convs.push(NormConv2d::new(1024, 1024, (KERNEL, 1), (1, 1), (PAD, 0), sn)?);
-        let conv_post = NormConv2d::new(1024, 1, (3, 1), (1, 1), (1, 0), sn)?;
+        convs.push(NormConv2d::new(1024, 1024, (KERNEL, 1), Conv2dOpts::new().padding((PAD, 0)), sn)?);
+        let conv_post = NormConv2d::new(1024, 1, (3, 1), Conv2dOpts::new().padding((1, 0)), sn)?;
         Ok(Self { convs, conv_post, period })
     }
 

@@ -45,7 +45,9 @@ impl Mrd {
     /// # Shapes
     /// `y` `[B, S]` -> per resolution: logits `[B, N_i]`, feature maps `[B, F_i, T_ij, C]`.
     pub fn forward_one(&mut self, y: &Array) -> Result<(Vec<Array>, Vec<Vec<Array>>)> {
-        unzip_outputs(self.discriminators.iter_mut().map(|d| d.forward(y)))
+        // independent sub-discriminators on alternating CPU lanes
+        let lanes = self.discriminators.iter_mut().enumerate();
+        unzip_outputs(lanes.map(|(i, d)| sovits_core::nn::lanes::on(i, || d.forward(y))))
     }
 }
 

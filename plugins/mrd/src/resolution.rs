@@ -14,6 +14,7 @@
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::{Array, ops};
 use sovits_core::nn::discriminator_stack::run_discriminator_stack;
+use sovits_core::nn::Conv2dOpts;
 use sovits_core::nn::norm_conv::NormConv2d;
 use sovits_core::nn::signal::reflect_pad;
 use sovits_core::{Error, Result};
@@ -40,14 +41,15 @@ impl DiscriminatorR {
     pub fn new(resolution: [i32; 3], channels: i32, use_spectral_norm: bool) -> Result<Self> {
         let sn = use_spectral_norm;
         let c = channels;
+        let o = Conv2dOpts::new;
         let convs = vec![
-            NormConv2d::new(1, c, (3, 9), (1, 1), (1, 4), sn)?,
-            NormConv2d::new(c, c, (3, 9), (1, 2), (1, 4), sn)?,
-            NormConv2d::new(c, c, (3, 9), (1, 2), (1, 4), sn)?,
-            NormConv2d::new(c, c, (3, 9), (1, 2), (1, 4), sn)?,
-            NormConv2d::new(c, c, (3, 3), (1, 1), (1, 1), sn)?,
+            NormConv2d::new(1, c, (3, 9), o().padding((1, 4)), sn)?,
+            NormConv2d::new(c, c, (3, 9), o().stride((1, 2)).padding((1, 4)), sn)?,
+            NormConv2d::new(c, c, (3, 9), o().stride((1, 2)).padding((1, 4)), sn)?,
+            NormConv2d::new(c, c, (3, 9), o().stride((1, 2)).padding((1, 4)), sn)?,
+            NormConv2d::new(c, c, (3, 3), o().padding((1, 1)), sn)?,
         ];
-        let conv_post = NormConv2d::new(c, 1, (3, 3), (1, 1), (1, 1), sn)?;
+        let conv_post = NormConv2d::new(c, 1, (3, 3), o().padding((1, 1)), sn)?;
         let [n_fft, _, win] = resolution;
         let bins = n_fft / 2 + 1;
         let off = (n_fft - win) / 2;

@@ -2,7 +2,9 @@
 //!
 //! Reference: Yamamoto et al., "Parallel WaveGAN" (ICASSP 2020), section 2.3, and the
 //! `MultiResolutionSTFTLoss` of kan-bayashi/ParallelWaveGAN (`stft_loss.py`): per
-//! resolution `||S_y - S_hat||_F / ||S_y||_F + mean|log S_y - log S_hat|`, averaged.
+//! resolution `||S_y - S_hat||_F / ||S_y||_F + mean|log S_y - log S_hat|`, averaged,
+//! with `S = sqrt(max(|STFT|^2, 1e-7))` (the power clamped before the square root,
+//! as `stft_loss.py` does, so the magnitude floor is `sqrt(1e-7)`).
 //! The STFT is `stft-mel`'s ([`sovits_plugin_stft_mel::Stft`]) with `torch.stft`'s
 //! `center=True` framing (reflect pad `n_fft / 2` per side) and a periodic Hann
 //! window of `win_length` centred in `n_fft`.
@@ -18,9 +20,10 @@ use sovits_plugin_stft_mel::{DEFAULT_DFT, DftMethod, Stft};
 /// Registered name of this loss.
 pub const NAME: &str = "mrstft";
 
-/// Magnitudes are clamped to at least this before the log (and the power to its
-/// square before the square root, which keeps the gradient finite at silent bins).
-pub const MAG_CLAMP: f32 = 1e-7;
+/// The power `|STFT|^2` is clamped to at least this before the square root
+/// (Parallel WaveGAN `stft_loss.py`), which keeps the log and the gradient
+/// finite at silent bins; magnitudes are therefore at least `sqrt(1e-7)`.
+pub const POWER_CLAMP: f32 = 1e-7;
 
 /// One STFT resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -102,12 +105,12 @@ pub struct Mrstft {
     mag_weight: f32,
 }
 
-/// `|STFT|` clamped below at [`MAG_CLAMP`].
+/// `sqrt(max(|STFT|^2, POWER_CLAMP))`, see [`POWER_CLAMP`].
 ///
 /// # Shapes
 /// `[B, S]` -> `[B, T, n_fft/2 + 1]`.
 pub fn magnitude(stft: &Stft, audio: &Array) -> Result<Array> {
-    let floor = Array::from_f32(MAG_CLAMP * MAG_CLAMP);
+    let floor = Array::from_f32(POWER_CLAMP);
     Ok(ops::maximum(stft.power(audio)?, floor)?.sqrt()?)
 }
 

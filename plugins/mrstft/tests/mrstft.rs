@@ -2,7 +2,7 @@
 //!
 //! The reference formula (Parallel WaveGAN `stft_loss.py`, torch.stft center=True,
 //! periodic Hann of win_length centred in n_fft): spectral convergence
-//! `||S_y - S_hat||_F / ||S_y||_F` plus `mean |log max(S_y,1e-7) - log max(S_hat,1e-7)|`.
+//! `||S_y - S_hat||_F / ||S_y||_F` plus `mean |log S_y - log S_hat|`, `S = sqrt(max(|X|^2, 1e-7))`.
 
 use mlx_rs::Array;
 use mlx_rs::transforms::value_and_grad;
@@ -58,7 +58,7 @@ fn naive_magnitude(x: &[f32], n_fft: usize, hop: usize, win: usize) -> Vec<Vec<f
                         re += v * a.cos();
                         im -= v * a.sin();
                     }
-                    (re * re + im * im).sqrt().max(1e-7)
+                    (re * re + im * im).max(1e-7).sqrt()
                 })
                 .collect()
         })

@@ -15,7 +15,7 @@ pub mod config;
 use mlx_rs::macros::ModuleParameters;
 use mlx_rs::Array;
 use sovits_core::components::real_fake::{forward_real_fake, unzip_outputs};
-use sovits_core::nn::conv::{ConvOpts, conv1d};
+use sovits_core::nn::{ConvOpts, conv1d};
 use sovits_core::nn::scale_discriminator::{DiscriminatorS, HIFIGAN_LAYERS};
 use sovits_core::{Discriminator, DiscriminatorOutput, Result};
 

@@ -8,7 +8,7 @@ use sovits_core::Result;
 use sovits_core::nn::discriminator_stack::LRELU_SLOPE;
 use sovits_core::nn::mixed::add;
 use sovits_core::nn::weight_norm::norm_except_dim0;
-use sovits_core::nn::{Conv1d, ConvOpts, WnConv1d, WnConvTranspose1d};
+use sovits_core::nn::{Conv1d, ConvOpts, WnConv1d, WnConvTranspose1d, lanes};
 
 use crate::activations::leaky_relu;
 use crate::config::Config;
@@ -57,6 +57,14 @@ impl ResBlock {
             }
         }
         Ok(b)
+    }
+
+    /// Relative cost of a forward: the summed kernel widths of its convs
+    /// (all convs of a block have the same channels and length), for
+    /// spreading a stage's blocks over CPU lanes.
+    pub fn cost(&self) -> f64 {
+        let convs = self.convs1.iter().chain(&self.convs2).chain(&self.convs);
+        convs.map(|c| c.weight_v.shape().get(2).copied().unwrap_or(1) as f64).sum()
     }
 
     /// # Shapes
@@ -139,9 +147,11 @@ impl HifiGan {
         for (i, up) in self.ups.iter().enumerate() {
             x = up.forward(&leaky_relu(&x, LRELU_SLOPE)?)?;
             let blocks = &self.resblocks[i * self.num_kernels..(i + 1) * self.num_kernels];
+            // a stage's blocks are independent: spread them over CPU lanes
+            let lane_of = lanes::balance(&blocks.iter().map(ResBlock::cost).collect::<Vec<_>>());
             let mut xs: Option<Array> = None;
-            for b in blocks {
-                let y = b.forward(&x)?;
+            for (b, &lane) in blocks.iter().zip(&lane_of) {
+                let y = lanes::on(lane, || b.forward(&x))?;
                 xs = Some(match xs {
                     Some(s) => add(&s, &y)?,
                     None => y,

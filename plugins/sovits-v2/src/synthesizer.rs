@@ -5,8 +5,9 @@
 
 use mlx_rs::{Array, Dtype, ops, stop_gradient};
 use mlx_rs::macros::ModuleParameters;
-use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
+use sovits_core::batch::{Batch, InferInput, VitsTrainOutput};
 use sovits_core::components::{Generator, ParamGroup};
+use sovits_core::nn::lanes;
 use sovits_core::{Error, Result};
 use sovits_core::nn::{Conv1d, ConvOpts, Linear};
 use sovits_core::nn::noise::NoiseSource;
@@ -173,7 +174,7 @@ fn shape_check(what: &str, a: &Array, want: &[i32]) -> Result<()> {
 }
 
 impl Generator for SynthesizerTrn {
-    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VITSTrainOutput> {
+    fn forward_train(&mut self, batch: &Batch, noise: &mut dyn NoiseSource) -> Result<VitsTrainOutput> {
         let spec = &batch.spec;
         expect_channels(spec, self.config.spec_channels, "batch.spec")?;
         let (b, t) = (spec.shape()[0], spec.shape()[1]);
@@ -182,34 +183,30 @@ impl Generator for SynthesizerTrn {
         let y_mask = sequence_mask(&batch.spec_lengths, t)?;
         let ge = self.style(spec, &y_mask, &mut ctx)?;
         let (ge, ge_text) = self.condition(ge, batch.sv.as_ref())?;
-        let quantized = match (&batch.ssl, &batch.semantic) {
-            (Some(ssl), _) => self.quantize_ssl(ssl)?.0,
-            (None, Some(sem)) => self.quantize_ids(sem)?,
-            (None, None) => return Err(plugin_err("the batch has neither ssl features nor semantic ids".into())),
-        };
-        if quantized.shape()[..2] != [b, t] {
-            return Err(Error::Shape {
-                what: "quantized content (from ssl or semantic ids) vs spec frames".into(),
-                expected: format!("[{b}, {t}, ..]"),
-                found: format!("{:?}", quantized.shape()),
-            });
-        }
-        let prior = self.enc_p.forward(
-            &quantized,
-            &batch.spec_lengths,
-            &batch.text,
-            &batch.text_lengths,
-            &ge_text,
-            1.0,
-            &mut ctx,
-        )?;
+        // the prior path (quantizer, enc_p) and the flow on CPU lane 1, the
+        // posterior and the decoder on lane 0: independent until the losses
+        let prior = lanes::on(1, || -> Result<_> {
+            let quantized = match (&batch.ssl, &batch.semantic) {
+                (Some(ssl), _) => self.quantize_ssl(ssl)?.0,
+                (None, Some(sem)) => self.quantize_ids(sem)?,
+                (None, None) => return Err(plugin_err("the batch has neither ssl features nor semantic ids".into())),
+            };
+            if quantized.shape()[..2] != [b, t] {
+                return Err(Error::Shape {
+                    what: "quantized content (from ssl or semantic ids) vs spec frames".into(),
+                    expected: format!("[{b}, {t}, ..]"),
+                    found: format!("{:?}", quantized.shape()),
+                });
+            }
+            self.enc_p.forward(&quantized, &batch.spec_lengths, &batch.text, &batch.text_lengths, &ge_text, 1.0, &mut ctx)
+        })?;
         let post = self.enc_q.forward(spec, &batch.spec_lengths, Some(&ge), &mut *ctx.noise)?;
-        let z_p = self.flow.forward(&post.z, &post.mask, Some(&ge), false)?;
+        let z_p = lanes::on(1, || self.flow.forward(&post.z, &post.mask, Some(&ge), false))?;
         let ids_slice = self.slice_ids(&batch.spec_lengths, t, &mut *ctx.noise)?;
         let z_slice = slice_segments(&post.z, &ids_slice, self.segment_frames)?;
         let o = self.dec.forward(&z_slice, Some(&ge))?;
         let s = o.shape()[1];
-        Ok(VITSTrainOutput {
+        Ok(VitsTrainOutput {
             y_hat: o.reshape(&[b, s])?,
             ids_slice,
             z_mask: post.mask,

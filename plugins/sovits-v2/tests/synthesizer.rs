@@ -9,11 +9,11 @@ mod common;
 
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
 use mlx_rs::Dtype;
-use sovits_core::batch::VITSTrainOutput;
+use sovits_core::batch::VitsTrainOutput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::RecordedNoise;
 
-fn check_forward(o: &VITSTrainOutput, tag: &str) {
+fn check_forward(o: &VitsTrainOutput, tag: &str) {
     assert_exact(&format!("{tag}.ids_slice"), &o.ids_slice, &i32_npy("forward.out.ids_slice"));
     assert_eq!(o.ids_slice.dtype(), Dtype::Int32);
     assert_exact(&format!("{tag}.y_mask"), &o.z_mask, &cl("forward.out.y_mask"));

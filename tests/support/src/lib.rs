@@ -2,12 +2,15 @@
 //! the cross-crate tests in `tests/tests`: golden `.npy` loading, host
 //! read-back and comparisons, a `LossContext` whose unused fields are
 //! placeholders, deterministic test signals, central finite differences,
-//! timing, and synthetic datasets and specs for data and training tests.
+//! timing, synthetic datasets and specs for data and training tests, and
+//! running the real `sovits` binary end to end (`cli`).
 //!
 //! Everything here panics on failure (it is only used from tests).
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod data_fixtures;
+pub mod dropout_replay;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;

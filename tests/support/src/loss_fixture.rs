@@ -2,7 +2,7 @@
 
 use mlx_rs::Array;
 use sovits_core::components::{DiscriminatorOutput, LossContext, SpectralFrontend};
-use sovits_core::{Batch, Result, VITSTrainOutput};
+use sovits_core::{Batch, Result, VitsTrainOutput};
 
 /// A frontend that is never called by the losses under test.
 pub struct NoFrontend;
@@ -32,9 +32,9 @@ impl SpectralFrontend for NoFrontend {
 }
 
 /// Placeholder generator output (every tensor a zero scalar).
-pub fn empty_generated() -> VITSTrainOutput {
+pub fn empty_generated() -> VitsTrainOutput {
     let z = || Array::from_f32(0.0);
-    VITSTrainOutput {
+    VitsTrainOutput {
         y_hat: z(),
         ids_slice: z(),
         z_mask: z(),
@@ -55,7 +55,7 @@ pub struct Fixture {
     /// Placeholder audio.
     pub audio: Array,
     /// Generator outputs.
-    pub generated: VITSTrainOutput,
+    pub generated: VitsTrainOutput,
     /// Discriminator outputs.
     pub disc: Vec<DiscriminatorOutput>,
     /// Unused frontend.
@@ -64,7 +64,7 @@ pub struct Fixture {
 
 impl Fixture {
     /// A fixture with the given generator and discriminator outputs.
-    pub fn new(generated: VITSTrainOutput, disc: Vec<DiscriminatorOutput>) -> Self {
+    pub fn new(generated: VitsTrainOutput, disc: Vec<DiscriminatorOutput>) -> Self {
         let z = || Array::from_f32(0.0);
         let batch = Batch {
             ssl: None,

@@ -76,8 +76,17 @@ pub(super) fn prepare(
     if let Some(g) = group {
         trainer.grad_reduce = Some(crate::distributed::average_grads(g.clone()));
     }
+    if ranks.root() {
+        for p in crate::train::recovery::clean_stale(out) {
+            obs.message(&format!("removed {} (left by a writer that is gone)", p.display()));
+        }
+    }
     let cursor = restore(&mut trainer, opts, ranks, obs)?;
     if ranks.root() {
+        let dropped = crate::train::recovery::truncate_metrics(&out.join("metrics.jsonl"), trainer.step)?;
+        if dropped > 0 {
+            obs.message(&format!("metrics.jsonl: dropped {dropped} record(s) after step {} (logged again now)", trainer.step));
+        }
         std::fs::write(out.join("spec.json"), trainer.spec.to_json())
             .map_err(|e| Error::Data { path: out.join("spec.json"), message: e.to_string() })?;
     }
@@ -111,16 +120,11 @@ fn open_dataset(spec: &Spec, opts: &RunOptions, obs: &mut dyn Observer) -> Resul
 /// another number of ranks restarts its epoch from the first batch.
 fn restore(trainer: &mut Trainer, opts: &RunOptions, ranks: Ranks, obs: &mut dyn Observer) -> Result<Cursor> {
     if opts.resume {
-        let out = &opts.out;
-        let dir = checkpoint::latest(out).ok_or_else(|| Error::Data {
-            path: out.join("checkpoints"),
-            message: "--resume given but no checkpoint found".into(),
-        })?;
-        let meta = checkpoint::resume(trainer, &dir)?;
-        let mut cursor: Cursor = serde_json::from_value(meta.data_cursor.clone()).map_err(|e| Error::Data {
-            path: dir.join("meta.json"),
-            message: format!("bad data_cursor: {e}"),
-        })?;
+        let resumed = crate::train::recovery::resume_latest(trainer, &opts.out)?;
+        for (skipped, why) in &resumed.skipped {
+            obs.message(&format!("skipping checkpoint {}: {why}", skipped.display()));
+        }
+        let (dir, meta, mut cursor) = (resumed.dir, resumed.meta, resumed.cursor);
         let saved_world = meta.data_cursor.get("world").and_then(serde_json::Value::as_u64).unwrap_or(1) as usize;
         if saved_world != ranks.world {
             obs.message(&format!(

@@ -8,7 +8,7 @@ pub mod pro;
 use std::path::PathBuf;
 
 use mlx_rs::{Array, ops};
-use sovits_core::batch::{Batch, InferInput, VITSTrainOutput};
+use sovits_core::batch::{Batch, InferInput, VitsTrainOutput};
 use sovits_core::nn::noise::RecordedNoise;
 use sovits_core::nn::{load_strict, read_safetensors};
 use sovits_plugin_sovits_v2::{Config, SynthesizerTrn};
@@ -123,7 +123,7 @@ pub fn decode_input(noise_scale: f32, speed: f32) -> InferInput {
 pub fn tiny_model() -> SynthesizerTrn {
     let mut m = SynthesizerTrn::new(&tiny_config(), 32).unwrap();
     let w = read_safetensors(&path("tiny_G.safetensors")).unwrap();
-    load_strict(&mut m, &w, false).unwrap();
+    load_strict(&mut m, &w).unwrap();
     m.training = false;
     m
 }
@@ -168,7 +168,7 @@ pub fn fixture_noise() -> RecordedNoise {
 }
 
 /// GPT-SoVITS `losses.kl_loss` on a training forward's outputs.
-pub fn kl(o: &VITSTrainOutput) -> f32 {
+pub fn kl(o: &VitsTrainOutput) -> f32 {
     let d = ops::subtract(&o.z_p, &o.m_p).unwrap();
     let t = ops::add(
         ops::subtract(ops::subtract(&o.logs_p, &o.logs_q).unwrap(), Array::from_f32(0.5)).unwrap(),

@@ -83,7 +83,7 @@ pub fn model(version: &str) -> SynthesizerTrn {
     let rule = rule_tensors(version);
     w.retain(|k, _| !rule.contains_key(k));
     w.extend(rule);
-    load_strict(&mut m, &w, false).unwrap();
+    load_strict(&mut m, &w).unwrap();
     m.training = false;
     m
 }

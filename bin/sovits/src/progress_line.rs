@@ -1,0 +1,92 @@
+//! Training progress for a log file: when stderr is not a terminal (piped to a
+//! file, run by a service) the progress bar draws nothing, so this observer
+//! prints one plain line every `trainer.log_every` steps (and at the last
+//! step): step/total, D and G totals, the mel term, seconds per step and the
+//! time left.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sovits_core::train::StepReport;
+use sovits_core::train::run::Observer;
+
+/// Prints a progress line to stderr every `every` steps.
+pub struct LineProgress {
+    every: u64,
+    last_step: Option<u64>,
+    first_step: u64,
+    started: Instant,
+}
+
+impl LineProgress {
+    /// A line every `every` steps (0 is taken as 1).
+    pub fn new(every: u64) -> Self {
+        Self { every: every.max(1), last_step: None, first_step: 0, started: Instant::now() }
+    }
+}
+
+/// Raises `stop` after `minutes` (a time budget: the run then ends as on
+/// Ctrl-C, after its current step, with a checkpoint). Non-positive or
+/// non-finite budgets stop at once.
+pub fn stop_after(minutes: f64, stop: Arc<AtomicBool>) {
+    let seconds = if minutes.is_finite() { (minutes * 60.0).max(0.0) } else { 0.0 };
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        eprintln!("time budget of {minutes} min spent: finishing the current step and writing a checkpoint");
+        stop.store(true, Ordering::SeqCst);
+    });
+}
+
+/// `h:mm:ss` of a duration in seconds.
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// One progress line; `seconds_per_step` is averaged since this process's
+/// first step, and the time left is `(last - step) * seconds_per_step`.
+pub fn line(step: u64, last: Option<u64>, d_total: f64, g_total: f64, mel: Option<f64>, seconds_per_step: f64) -> String {
+    let of = last.map(|n| format!("/{n}")).unwrap_or_default();
+    let mel = mel.map(|v| format!(" mel {v:.4}")).unwrap_or_default();
+    let eta = last
+        .filter(|_| seconds_per_step.is_finite())
+        .map(|n| format!(", eta {}", clock(n.saturating_sub(step) as f64 * seconds_per_step)))
+        .unwrap_or_default();
+    format!("step {step}{of}: d {d_total:.4} g {g_total:.4}{mel} | {seconds_per_step:.2} s/step{eta}")
+}
+
+impl Observer for LineProgress {
+    fn start(&mut self, first_step: u64, last_step: Option<u64>) {
+        self.first_step = first_step;
+        self.last_step = last_step;
+        self.started = Instant::now();
+        eprintln!("training from step {first_step}{}", last_step.map(|n| format!(" to {n}")).unwrap_or_default());
+    }
+
+    fn step(&mut self, r: &StepReport, _items: &[String], _rate: f64) {
+        if r.step % self.every != 0 && Some(r.step) != self.last_step {
+            return;
+        }
+        let done = r.step.saturating_sub(self.first_step).max(1);
+        let per_step = self.started.elapsed().as_secs_f64() / done as f64;
+        let mel = r.terms.iter().find(|(k, _)| k == "g/mel-l1").map(|(_, v)| f64::from(*v));
+        eprintln!("{}", line(r.step, self.last_step, f64::from(r.d_total), f64::from(r.g_total), mel, per_step));
+    }
+
+    fn message(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line;
+
+    #[test]
+    fn a_line_names_step_losses_speed_and_time_left() {
+        let l = line(20, Some(100), 1.5, 40.25, Some(0.75), 2.5);
+        assert_eq!(l, "step 20/100: d 1.5000 g 40.2500 mel 0.7500 | 2.50 s/step, eta 0:03:20");
+        assert_eq!(line(7, None, 1.0, 2.0, None, 0.5), "step 7: d 1.0000 g 2.0000 | 0.50 s/step");
+    }
+}
