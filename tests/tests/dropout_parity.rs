@@ -124,6 +124,7 @@ fn batch() -> Batch {
         text_lengths: i32_npy("sovits_v2", "forward.in.text_lengths"),
         audio: Array::zeros::<f32>(&[b, t * 640]).expect("audio"),
         audio_lengths: Array::from_slice(&vec![t * 640; b as usize], &[b]),
+        sv: None,
     }
 }
 
@@ -143,7 +144,7 @@ fn replay(m: &Value) -> MaskReplay {
 fn tiny_generator(s: &Spec) -> Box<dyn Generator> {
     let mut g = registry::build_generator(&s.generator, "generator", &s.build_context()).expect("tiny generator");
     let w = read_safetensors(&golden("sovits_v2", "tiny_G.safetensors")).expect("tiny G");
-    load_strict(&mut *g, &w, false).expect("strict load of tiny_G");
+    load_strict(&mut *g, &w).expect("strict load of tiny_G");
     g
 }
 
