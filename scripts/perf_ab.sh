@@ -15,6 +15,7 @@
 #   --rounds-b1 N (5)  --rounds-b4 N (3)  --steps N (1)  --warmup N (1)
 #   --segment S (20480)  --batches "1 4"  --budget-s S (690: rounds that
 #   would not finish within it are skipped, and the summary says so)
+#   --new-set KEY=VALUE (passed to NEW as --set, e.g. trainer.cpu_streams=1)
 #   --out DIR (perf_ab-<date>). Both binaries run their built-in default
 #   spec (the v2 recipe, = configs/vits_default.json): a spec file of this
 #   branch has fields the old binary rejects.
@@ -23,7 +24,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-old="" new="" python="${SOVITS_REFERENCE_PYTHON:-}" root="${SOVITS_REFERENCE_ROOT:-}"
+new_set=() old="" new="" python="${SOVITS_REFERENCE_PYTHON:-}" root="${SOVITS_REFERENCE_ROOT:-}"
 rounds_b1=5 rounds_b4=3 steps=1 warmup=1 segment=20480 batches="1 4" budget=690
 out="perf_ab-$(date -u +%Y%m%dT%H%M%SZ)"
 while [ $# -gt 0 ]; do
@@ -31,8 +32,8 @@ while [ $# -gt 0 ]; do
     --old) old=$2 ;; --new) new=$2 ;; --python) python=$2 ;; --root) root=$2 ;;
     --rounds-b1) rounds_b1=$2 ;; --rounds-b4) rounds_b4=$2 ;; --steps) steps=$2 ;;
     --warmup) warmup=$2 ;; --segment) segment=$2 ;; --batches) batches=$2 ;;
-    --budget-s) budget=$2 ;; --out) out=$2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --budget-s) budget=$2 ;; --out) out=$2 ;; --new-set) new_set+=(--set "$2") ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "perf_ab: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -48,7 +49,8 @@ echo "perf_ab: old=$old new=$new segment=$segment steps=$steps warmup=$warmup ou
 echo "perf_ab: old $("$old" --version 2>/dev/null || true); new $("$new" --version 2>/dev/null || true); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 sovits_run() { # label bin batch round
-  "$2" bench --batch "$3" --segment "$segment" --steps "$steps" --warmup "$warmup" \
+  local sets=(); [ "$1" = new ] && sets=("${new_set[@]}")
+  "$2" "${sets[@]}" bench --batch "$3" --segment "$segment" --steps "$steps" --warmup "$warmup" \
     --out "$out/$1-b$3-r$4.json" > "$out/$1-b$3-r$4.log" 2>&1
 }
 torch_run() { # precision batch round

@@ -10,6 +10,7 @@ pub mod data;
 pub mod distributed;
 pub mod durable;
 pub mod error;
+pub mod export_spec;
 pub mod gan;
 pub mod kind;
 pub mod nn;

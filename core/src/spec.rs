@@ -162,6 +162,9 @@ pub struct TrainerSpec {
     pub eval_every: u64,
     /// Steps between checkpoints.
     pub checkpoint_every: u64,
+    /// Also write a checkpoint each time this many epochs are complete
+    /// (GPT-SoVITS's `save_every_epoch`); 0 = off.
+    pub checkpoint_every_epochs: u64,
     /// Checkpoints kept on disk (oldest removed first).
     pub keep_checkpoints: usize,
     /// Seed of every random draw.
@@ -192,6 +195,7 @@ impl Default for TrainerSpec {
             log_every: 100,
             eval_every: 500,
             checkpoint_every: 500,
+            checkpoint_every_epochs: 0,
             keep_checkpoints: 3,
             seed: 1234,
             skip_bad_items: false,
@@ -244,6 +248,8 @@ pub struct Spec {
     pub trainer: TrainerSpec,
     /// Dataset settings.
     pub data: DataSpec,
+    /// GPT-SoVITS weight files written while training.
+    pub export: crate::export_spec::ExportSpec,
 }
 
 impl Default for Spec {
@@ -271,6 +277,7 @@ impl Default for Spec {
             schedule: ScheduleSpec::default(),
             trainer: TrainerSpec::default(),
             data: DataSpec::default(),
+            export: Default::default(),
         }
     }
 }

@@ -10,10 +10,10 @@ use sovits_core::Spec;
 use sovits_core::components::ParamMap;
 use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::registry;
-use sovits_core::train::run::{Observer, RunHooks, RunOptions, run};
+use sovits_core::train::run::{RunHooks, RunOptions, run};
 use sovits_core::train::{StepReport, Trainer, checkpoint, params};
 use sovits_test_support::values;
-use sovits_test_support::train_fixtures::{tiny_spec, write_tone_corpus};
+use sovits_test_support::train_fixtures::{Quiet, tiny_spec, write_tone_corpus};
 
 
 fn corpus(dir: &Path, n: usize, frames: usize) -> PathBuf {
@@ -25,15 +25,6 @@ fn corpus(dir: &Path, n: usize, frames: usize) -> PathBuf {
     let data = dir.join("data");
     write_tone_corpus(&data, n, frames, &*frontend);
     data
-}
-
-struct Quiet(Vec<StepReport>);
-impl Observer for Quiet {
-    fn start(&mut self, _: u64, _: Option<u64>) {}
-    fn step(&mut self, r: &StepReport, _: &[String], _: f64) {
-        self.0.push(r.clone());
-    }
-    fn message(&mut self, _: &str) {}
 }
 
 fn train(spec: Spec, data: &Path, out: &Path, steps: u64, resume: bool) -> Vec<StepReport> {

@@ -23,11 +23,18 @@ pub enum DataCommand {
 #[derive(Debug, clap::Args)]
 pub struct PrepareArgs {
     /// Folder of `<stem>.wav` or `<stem>.flac` files.
-    #[arg(long)]
-    pub audio: PathBuf,
+    #[arg(long, required_unless_present = "from_gpt_sovits")]
+    pub audio: Option<PathBuf>,
     /// Transcripts, one `stem|text` per line.
-    #[arg(long)]
-    pub transcripts: PathBuf,
+    #[arg(long, required_unless_present = "from_gpt_sovits")]
+    pub transcripts: Option<PathBuf>,
+    /// A GPT-SoVITS experiment folder (`logs/<exp>`: 2-name2text.txt, 4-cnhubert/,
+    /// 5-wav32k/, [6-name2semantic.tsv]) to convert instead of wav + transcripts.
+    #[arg(long, conflicts_with_all = ["audio", "transcripts", "units"])]
+    pub from_gpt_sovits: Option<PathBuf>,
+    /// With --from-gpt-sovits: write the dataset without the items that have problems.
+    #[arg(long, requires = "from_gpt_sovits")]
+    pub skip_bad: bool,
     /// Output dataset directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -68,6 +75,12 @@ pub fn run_check(spec: &Spec, cmd: &DataCommand) -> Result<()> {
 
 /// Runs `prepare`.
 pub fn run_prepare(spec: &Spec, args: &PrepareArgs) -> Result<()> {
+    if let Some(exp) = &args.from_gpt_sovits {
+        return crate::gpt_sovits_prepare::run(spec, exp, &args.out, args.skip_bad);
+    }
+    let (Some(audio), Some(transcripts)) = (&args.audio, &args.transcripts) else {
+        bail!("pass --audio DIR --transcripts FILE, or --from-gpt-sovits logs/<exp>");
+    };
     let units = match args.units.as_deref() {
         Some("kmeans") => PrepareUnits::Kmeans { k: args.k },
         Some("ssl") => PrepareUnits::Ssl { dir: args.ssl.clone().context("--units ssl needs --ssl DIR (the SSL feature files)")? },
@@ -76,8 +89,8 @@ pub fn run_prepare(spec: &Spec, args: &PrepareArgs) -> Result<()> {
     };
     let frontend = registry::build_frontend(&spec.frontend, &spec.frontend.at, &spec.build_context())?;
     let opts = PrepareOptions {
-        audio_dir: args.audio.clone(),
-        transcripts: args.transcripts.clone(),
+        audio_dir: audio.clone(),
+        transcripts: transcripts.clone(),
         out: args.out.clone(),
         units,
         voice: args.voice.clone(),

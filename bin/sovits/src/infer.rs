@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use mlx_rs::Array;
 use sovits_core::data::dataset::Dataset;
+use sovits_core::data::layout::Folder;
+use sovits_core::data::npy;
 use sovits_core::nn::noise::SeededNoise;
-use sovits_core::nn::torch_layout::{load_strict, read_safetensors};
+use sovits_core::nn::torch_layout::read_safetensors;
 use sovits_core::{InferInput, Spec, registry};
 
 /// Arguments of `infer`.
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {
-    /// Checkpoint directory (G.safetensors).
+    /// Checkpoint directory (G.safetensors), a directory made by `sovits import`,
+    /// or a GPT-SoVITS s2G `.pth` (inference weights lack `enc_q.*`, which inference does not use).
     #[arg(long)]
     pub ckpt: PathBuf,
     /// Dataset holding the item to speak.
@@ -44,14 +47,23 @@ fn index_of(ds: &Dataset, id: &str) -> Result<usize> {
 /// Runs `infer`.
 pub fn run_infer(spec: &Spec, args: &InferArgs) -> Result<()> {
     let ds = Dataset::open(&args.data, &spec.data, spec.trainer.segment_size, true)?;
-    let item = ds.read(index_of(&ds, &args.item)?)?;
+    let item_index = index_of(&ds, &args.item)?;
+    let item = ds.read(item_index)?;
     let refer = ds.read(index_of(&ds, args.refer.as_deref().unwrap_or(&args.item))?)?;
-    let Some(semantic) = item.semantic.clone() else {
-        bail!("item `{}` has SSL features but no semantic ids; inference needs semantic ids", args.item);
+    // a dataset with ssl/ trains on the features; inference speaks its semantic_ids/ when present
+    let sem_file = Folder::SemanticIds.file(ds.dir(), &ds.items()[item_index].stem);
+    let semantic = match item.semantic.clone() {
+        Some(s) => s,
+        None if sem_file.is_file() => npy::read_i32(&sem_file)?.1,
+        None => bail!("item `{}` has SSL features but no semantic ids ({} is missing); inference needs semantic ids", args.item, sem_file.display()),
     };
     let mut generator = registry::build_generator(&spec.generator, "generator", &spec.build_context())?;
-    let weights = read_safetensors(&args.ckpt.join("G.safetensors"))?;
-    load_strict(&mut *generator, &weights).with_context(|| format!("loading {}", args.ckpt.display()))?;
+    let weights = if args.ckpt.extension().is_some_and(|e| e == "pth") {
+        sovits_interop::import_pth(&args.ckpt).with_context(|| format!("reading {}", args.ckpt.display()))?.weights
+    } else {
+        read_safetensors(&args.ckpt.join("G.safetensors"))?
+    };
+    sovits_interop::load_inference_weights(&mut *generator, &weights).with_context(|| format!("loading {}", args.ckpt.display()))?;
     generator.set_training(false);
     let f = 1025;
     let refer_spec = Array::from_slice(&refer.spec, &[f, refer.frames as i32]).transpose_axes(&[1, 0])?.reshape(&[1, refer.frames as i32, f])?;

@@ -8,6 +8,7 @@ mod compare_plot;
 mod compare_runs;
 mod data_cmd;
 mod eval_cmd;
+mod gpt_sovits_prepare;
 mod infer;
 mod interop_cmd;
 mod launch;

@@ -4,6 +4,7 @@
 //! step): step/total, D and G totals, the mel term, seconds per step and the
 //! time left.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,12 +18,14 @@ pub struct LineProgress {
     last_step: Option<u64>,
     first_step: u64,
     started: Instant,
+    /// `export.gpt_sovits_weights`: where each save's GPT-SoVITS `.pth` goes, and the experiment name.
+    weights: Option<(PathBuf, String)>,
 }
 
 impl LineProgress {
     /// A line every `every` steps (0 is taken as 1).
-    pub fn new(every: u64) -> Self {
-        Self { every: every.max(1), last_step: None, first_step: 0, started: Instant::now() }
+    pub fn new(every: u64, weights: Option<(PathBuf, String)>) -> Self {
+        Self { every: every.max(1), last_step: None, first_step: 0, started: Instant::now(), weights }
     }
 }
 
@@ -76,6 +79,12 @@ impl Observer for LineProgress {
 
     fn message(&mut self, text: &str) {
         eprintln!("{text}");
+    }
+
+    fn checkpoint_saved(&mut self, dir: &std::path::Path) {
+        if let Some(line) = crate::train::save_weights_line(&self.weights, dir) {
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -28,6 +28,9 @@ pub struct TrainArgs {
     /// Initialise G (and D) from a checkpoint directory, a G safetensors file or a GPT-SoVITS `.pth`.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
+    /// Initialise D from a GPT-SoVITS `pretrained_s2D` / `D_*.pth` file, a checkpoint directory or a D safetensors file (needs --init-from).
+    #[arg(long, requires = "init_from")]
+    pub init_d_from: Option<PathBuf>,
     /// Stop after N steps in total.
     #[arg(long)]
     pub steps: Option<u64>,
@@ -45,6 +48,8 @@ pub struct TrainArgs {
 
 struct Progress {
     bar: ProgressBar,
+    /// `export.gpt_sovits_weights`: where each save's GPT-SoVITS `.pth` goes, and the experiment name.
+    weights: Option<(PathBuf, String)>,
 }
 
 impl Observer for Progress {
@@ -70,6 +75,23 @@ impl Observer for Progress {
             self.bar.println(text);
         }
     }
+
+    fn checkpoint_saved(&mut self, dir: &std::path::Path) {
+        if let Some(line) = save_weights_line(&self.weights, dir) {
+            self.message(&line);
+        }
+    }
+}
+
+/// Writes the GPT-SoVITS `.pth` of G for a just-saved checkpoint when
+/// `export.gpt_sovits_weights` asks for it (`target`: folder and experiment
+/// name); returns the line to log, a warning when the write failed.
+pub(crate) fn save_weights_line(target: &Option<(PathBuf, String)>, dir: &std::path::Path) -> Option<String> {
+    let (folder, name) = target.as_ref()?;
+    Some(match crate::interop_cmd::save_every_weights(dir, folder, name) {
+        Ok(path) => format!("GPT-SoVITS weights {}", path.display()),
+        Err(e) => format!("WARNING: writing the GPT-SoVITS weights of {} failed: {e:#}", dir.display()),
+    })
 }
 
 /// Runs `train`.
@@ -109,18 +131,28 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let (init_from, init_may_lack) = match &args.init_from {
-        Some(src) => {
-            let dir = crate::interop_cmd::resolve_init(src, &args.out)?;
-            // GPT-SoVITS inference files omit the posterior encoder
-            let may_lack = if dir != *src { vec!["enc_q.".to_string()] } else { Vec::new() };
-            (Some(dir), may_lack)
+        Some(src) if !args.resume => {
+            let plan = sovits_interop::prepare_init(src, args.init_d_from.as_deref(), &args.out)
+                .with_context(|| format!("preparing the initial weights from {}", src.display()))?;
+            // before the bar draws; plain stderr so a redirected log keeps it too
+            for note in &plan.notes {
+                eprintln!("{note}");
+            }
+            (Some(plan.source), plan.g_may_lack)
         }
-        None => (None, Vec::new()),
+        _ => (None, Vec::new()),
     };
     let opts = RunOptions { data, out: args.out.clone(), resume: args.resume, init_from, init_may_lack, max_steps: args.steps };
-    let mut progress = Progress { bar };
+    let weights = spec.export.gpt_sovits_weights.then(|| {
+        let folder = spec.export.weights_dir.clone().unwrap_or_else(|| args.out.join("weights"));
+        let run_name = args.out.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = spec.export.name.clone().or(run_name).unwrap_or_else(|| "sovits".into());
+        (folder, name)
+    });
+    let weights = if root { weights } else { None };
+    let mut progress = Progress { bar, weights: weights.clone() };
     // without a terminal the bar draws nothing: print plain lines instead
-    let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every);
+    let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every, weights);
     let observer: &mut dyn Observer = if root && !std::io::stderr().is_terminal() { &mut lines } else { &mut progress };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
     let hooks = RunHooks::new(&stop, observer).with_evaluator(&mut evaluator).with_group(group);

@@ -4,6 +4,7 @@
 pub mod audio_slice;
 pub mod checkpoint;
 pub mod cpu_bf16;
+pub mod epoch_saves;
 pub mod evaluate;
 pub mod loss_sum;
 pub mod metrics;

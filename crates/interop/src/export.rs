@@ -38,7 +38,7 @@ use crate::error::{InteropError, Result};
 use crate::hparams;
 use crate::pickle_read::Value;
 use crate::pickle_write;
-use crate::tensors;
+use crate::storages::Storages;
 use crate::zip_container::write_pth;
 
 /// Rows of the v1 text embedding; GPT-SoVITS treats such files as v1.
@@ -77,7 +77,7 @@ fn check_v2(g: &ParamMap, config: &Json, out: &Path) -> Result<()> {
 }
 
 /// Zip root folder name for `out` (its file stem, as `torch.save(path)` uses).
-fn root_name(out: &Path) -> String {
+pub(crate) fn root_name(out: &Path) -> String {
     let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let clean: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if clean.is_empty() { "archive".into() } else { clean }
@@ -95,19 +95,15 @@ pub fn export_gpt_sovits(g: &ParamMap, config: &Json, info: &str, out: &Path) ->
     check_v2(g, config, out)?;
     let version = crate::pro::export_version(g, config, out)?;
     let mut items = Vec::new();
-    let mut storages = Vec::new();
+    let mut storages = Storages::default();
     for (key, a) in g.iter().filter(|(k, _)| !k.contains("enc_q")) {
         let a = if matches!(a.dtype(), Dtype::Float32 | Dtype::Float64 | Dtype::Bfloat16 | Dtype::Float16) {
             a.as_dtype(Dtype::Float16)?
         } else {
             a.clone()
         };
-        let what = format!("{}: weight[{key:?}]", out.display());
-        let (dtype, bytes) = tensors::to_bytes(&a, &what)?;
-        let skey = storages.len().to_string();
-        let shape: Vec<usize> = a.shape().iter().map(|&d| d as usize).collect();
-        items.push((Value::Str(key.clone()), tensors::tensor_node(dtype, &skey, &shape)));
-        storages.push((skey, bytes));
+        let node = storages.tensor(&a, &format!("{}: weight[{key:?}]", out.display()))?;
+        items.push((Value::Str(key.clone()), node));
     }
     let top = Value::Dict {
         ordered: true,
@@ -120,8 +116,8 @@ pub fn export_gpt_sovits(g: &ParamMap, config: &Json, info: &str, out: &Path) ->
     let pickle = pickle_write::to_bytes(&top);
     match crate::pro::head_tag(&version) {
         // v2Pro / v2ProPlus: `my_save2`'s version tag over `PK` (see `pro.rs`).
-        Some(tag) => crate::pro::write_tagged(out, tag, |tmp| write_pth(tmp, &root_name(out), &pickle, &storages)),
-        None => write_pth(out, &root_name(out), &pickle, &storages),
+        Some(tag) => crate::pro::write_tagged(out, tag, |tmp| write_pth(tmp, &root_name(out), &pickle, &storages.entries)),
+        None => write_pth(out, &root_name(out), &pickle, &storages.entries),
     }
 }
 

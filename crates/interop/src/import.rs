@@ -204,7 +204,10 @@ pub fn import_pth(path: &Path) -> Result<Imported> {
             let (w, order) = state_dict(&mut archive, entry(&top, "weight", &what)?, &format!("{what}: weight"))?;
             imp.weights = w;
             imp.key_order = order;
-            imp.config = Some(hparams::to_json(entry(&top, "config", &what)?, &format!("{what}: config"))?);
+            imp.config = match top.get("config") {
+                Some(c) => Some(hparams::to_json(c, &format!("{what}: config"))?),
+                None => None,
+            };
             imp.info = match top.get("info") {
                 Some(Value::Str(s)) => Some(s.clone()),
                 Some(other) => Some(format!("{other:?}")),

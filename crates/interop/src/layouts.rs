@@ -19,7 +19,9 @@ use crate::pickle_read::Value;
 /// Which layout a `.pth` file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// `process_ckpt.savee` inference weights (`weight`/`config`/`info`).
+    /// A top-level `weight` state dict: `process_ckpt.savee` inference
+    /// weights (`weight`/`config`/`info`), or the `pretrained_s2D` layout
+    /// s2_train.py reads (`torch.load(f)["weight"]`; `config`/`info` optional).
     InferenceWeights,
     /// `utils.save_checkpoint` training checkpoint (`model`/`optimizer`/...).
     TrainingCheckpoint,
@@ -42,7 +44,7 @@ pub fn detect(top: &Value, what: &str) -> Result<Layout> {
         return Err(InteropError::Layout { what: what.into(), message: format!("top level is a {}, expected a dict", top.kind()) });
     }
     let has = |k: &str| keys.contains(&k);
-    if has("weight") && has("config") {
+    if has("weight") {
         Ok(Layout::InferenceWeights)
     } else if has("model") {
         Ok(Layout::TrainingCheckpoint)
@@ -50,7 +52,7 @@ pub fn detect(top: &Value, what: &str) -> Result<Layout> {
         Err(InteropError::Layout {
             what: what.into(),
             message: format!(
-                "unknown layout: top-level keys [{}]; expected GPT-SoVITS inference weights (weight, config, info) or a training checkpoint (model, iteration, optimizer, learning_rate)",
+                "unknown layout: top-level keys [{}]; expected GPT-SoVITS inference weights (weight[, config, info]) or a training checkpoint (model, iteration, optimizer, learning_rate)",
                 keys.join(", ")
             ),
         })

@@ -10,12 +10,18 @@
 
 pub mod error;
 pub mod export;
+pub mod export_d;
+pub mod experiment;
 pub mod hparams;
 pub mod import;
+pub mod inference;
+pub mod init;
 pub mod layouts;
 pub mod pickle_read;
 pub mod pickle_write;
 pub mod pro;
+pub mod s2_config;
+pub mod storages;
 pub mod tensors;
 pub mod weight_norm;
 pub mod zip_container;
@@ -23,5 +29,8 @@ pub mod zip_container;
 pub use error::{InteropError, Result};
 pub use export::{export_gpt_sovits, export_safetensors};
 pub use import::{Imported, ImportedOptimizer, import_pth, write_imported};
+pub use inference::load_inference_weights;
+pub use init::{InitPlan, prepare_init};
 pub use layouts::Layout;
+pub use s2_config::{RunStrings, s2_config};
 pub use weight_norm::{fold_weight_norm, split_weight_norm, weight_norm_modules};

@@ -191,7 +191,8 @@ fn serialization_id(data: &[u8]) -> String {
             h ^= b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
-        digits.push_str(&format!("{:020}", h % 10u64.pow(19) + 10u64.pow(19) * (round % 2)));
+        // the round's parity, then 19 digits (adding 10^19 could overflow u64)
+        digits.push_str(&format!("{}{:019}", round % 2, h % 10u64.pow(19)));
     }
     digits.chars().take(40).collect()
 }

@@ -9,6 +9,8 @@ use sovits_core::{Spec, SpectralFrontend};
 use sovits_core::data::Folder;
 use sovits_core::data::metadata::{ItemMeta, Metadata, Units};
 use sovits_core::data::npy;
+use sovits_core::train::StepReport;
+use sovits_core::train::run::Observer;
 
 use crate::data_fixtures::{HOP, SR};
 use crate::host::values;
@@ -87,4 +89,15 @@ pub fn tiny_spec(extra: &[&str]) -> Spec {
     sets.extend(extra.iter().map(|s| s.to_string()));
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/tiny.json");
     Spec::load(&path, &sets).expect("tiny spec")
+}
+
+/// An observer that keeps every step report and prints nothing.
+pub struct Quiet(pub Vec<StepReport>);
+
+impl Observer for Quiet {
+    fn start(&mut self, _: u64, _: Option<u64>) {}
+    fn step(&mut self, r: &StepReport, _: &[String], _: f64) {
+        self.0.push(r.clone());
+    }
+    fn message(&mut self, _: &str) {}
 }

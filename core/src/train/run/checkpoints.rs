@@ -18,17 +18,24 @@ pub(super) struct Checkpointer<'a> {
     ranks: Ranks,
     every: u64,
     keep: usize,
+    spec_trainer: crate::spec::TrainerSpec,
 }
 
 impl<'a> Checkpointer<'a> {
     /// Checkpoints of `spec`'s cadence under `out`, written by rank 0 of `ranks`.
     pub fn new(spec: &Spec, out: &'a Path, ranks: Ranks) -> Self {
-        Self { out, ranks, every: spec.trainer.checkpoint_every, keep: spec.trainer.keep_checkpoints }
+        Self { out, ranks, every: spec.trainer.checkpoint_every, keep: spec.trainer.keep_checkpoints, spec_trainer: spec.trainer.clone() }
     }
 
     /// Whether step `step` ends with a checkpoint (on this rank).
     pub fn due(&self, step: u64) -> bool {
         self.ranks.root() && self.every > 0 && step % self.every == 0
+    }
+
+    /// Whether reaching epoch `epoch` calls for a checkpoint
+    /// (`trainer.checkpoint_every_epochs`; see [`crate::train::epoch_saves`]).
+    pub fn due_after_epoch(&self, epoch: u64, step: u64, last_saved: Option<&Path>) -> bool {
+        self.ranks.root() && crate::train::epoch_saves::due(&self.spec_trainer, epoch, step, last_saved)
     }
 
     /// Saves `trainer` with the data `cursor` (tagged with the number of
@@ -40,6 +47,7 @@ impl<'a> Checkpointer<'a> {
         }
         let dir = checkpoint::save(trainer, self.out, value, self.keep)?;
         obs.message(&format!("checkpoint {}", dir.display()));
+        obs.checkpoint_saved(&dir);
         Ok(dir)
     }
 

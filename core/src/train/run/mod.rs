@@ -53,6 +53,8 @@ pub trait Observer {
     fn step(&mut self, report: &StepReport, items: &[String], steps_per_second: f64);
     /// A line worth showing (checkpoint written, data skipped, ...).
     fn message(&mut self, text: &str);
+    /// A checkpoint directory was written (e.g. to export it as well).
+    fn checkpoint_saved(&mut self, _dir: &std::path::Path) {}
 }
 
 /// How the run ended.
@@ -139,7 +141,11 @@ pub fn run(spec: Spec, opts: &RunOptions, hooks: RunHooks<'_>) -> Result<RunSumm
             break;
         }
         let Some(loaded) = next else { break };
+        let epochs_done = loaded.cursor.epoch > trainer.epoch;
         trainer.epoch = loaded.cursor.epoch;
+        if epochs_done && checkpointer.due_after_epoch(trainer.epoch, trainer.step, summary.checkpoint.as_deref()) {
+            summary.checkpoint = Some(checkpointer.save(&trainer, cursor, obs)?);
+        }
         let batch = loaded.batch.to_batch()?;
         let t0 = Instant::now();
         let report = trainer.train_step(&batch)?;
