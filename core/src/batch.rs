@@ -25,6 +25,9 @@ pub struct Batch {
     pub audio: Array,
     /// Valid samples per item `[B]`.
     pub audio_lengths: Array,
+    /// Speaker-verification embeddings `[B, 20480]` (GPT-SoVITS v2Pro/v2ProPlus),
+    /// when the dataset has an `sv/` folder.
+    pub sv: Option<Array>,
 }
 
 /// What `Generator::forward_train` returns (GPT-SoVITS `SynthesizerTrn.forward`).
@@ -69,4 +72,6 @@ pub struct InferInput {
     pub noise_scale: f32,
     /// Speaking-rate factor (1.0 = as trained).
     pub speed: f32,
+    /// Speaker-verification embedding of the reference `[B, 20480]` (v2Pro/v2ProPlus).
+    pub sv: Option<Array>,
 }

@@ -124,6 +124,7 @@ fn batch() -> Batch {
         text_lengths: i32_npy("sovits_v2", "forward.in.text_lengths"),
         audio: Array::zeros::<f32>(&[b, t * 640]).expect("audio"),
         audio_lengths: Array::from_slice(&vec![t * 640; b as usize], &[b]),
+        sv: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn input() -> anyhow::Result<InferInput> {
         refer_lengths: Array::from_slice(&[t], &[1]),
         noise_scale: 0.0,
         speed: 1.0,
+        sv: None,
     })
 }
 

@@ -101,7 +101,7 @@ fn toy_plugins_build_and_run_from_a_spec() {
     let batch = Batch {
         ssl: None, semantic: None, spec: z.clone(), spec_lengths: Array::from_slice(&[1i32], &[1]),
         text: Array::from_slice(&[1i32], &[1, 1]), text_lengths: Array::from_slice(&[1i32], &[1]),
-        audio: y.clone(), audio_lengths: Array::from_slice(&[4i32], &[1]),
+        audio: y.clone(), audio_lengths: Array::from_slice(&[4i32], &[1]), sv: None,
     };
     struct NoFrontend;
     impl sovits_core::SpectralFrontend for NoFrontend {

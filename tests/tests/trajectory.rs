@@ -197,6 +197,7 @@ fn batch() -> Batch {
         text_lengths: i32_npy("in.text_lengths.npy"),
         audio: y.reshape(&[b, s]).expect("audio [B, S]"),
         audio_lengths: i32_npy("in.y_lengths.npy"),
+        sv: None,
     }
 }
 

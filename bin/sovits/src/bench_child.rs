@@ -87,6 +87,7 @@ pub fn synthetic_batch(batch: i32, shape: BatchShape) -> Result<Batch> {
         text_lengths: lens(text_ids),
         audio,
         audio_lengths: lens(valid_frames * 640),
+        sv: None,
     };
     mlx_rs::transforms::eval([&b.spec, &b.audio, &b.text, b.ssl.as_ref().context("ssl")?])?;
     Ok(b)

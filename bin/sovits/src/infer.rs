@@ -75,6 +75,8 @@ pub fn run_infer(spec: &Spec, args: &InferArgs) -> Result<()> {
         refer_lengths: Array::from_slice(&[refer.frames as i32], &[1]),
         noise_scale: args.noise_scale,
         speed: 1.0,
+        // v2Pro/v2ProPlus: the refer item's speaker-verification embedding (sv/).
+        sv: refer.sv.as_ref().map(|v| Array::from_slice(v, &[1, v.len() as i32])),
     };
     let mut noise = SeededNoise::new(spec.trainer.seed)?;
     let audio = generator.infer(&input, &mut noise)?.reshape(&[-1])?;

@@ -28,10 +28,13 @@ pub trait Generator: ModuleParameters {
     /// Re-synthesises audio `[B, T * hop]` from linear spectrograms `[B, T, F]`
     /// with valid frames `spec_lengths` `[B]` through the analysis path
     /// (posterior -> flow -> decoder), with no text or codes: what evaluation
-    /// scores as the reconstruction path. Generators without such a path keep
-    /// this default, which returns an error.
-    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, noise: &mut dyn NoiseSource) -> Result<Array> {
-        let _ = (spec, spec_lengths, noise);
+    /// scores as the reconstruction path. `sv` `[B, 20480]` is the items'
+    /// speaker-verification embedding (GPT-SoVITS v2Pro), `None` for models
+    /// without one. Generators without such a path keep this default, which
+    /// returns an error.
+    #[rustfmt::skip]
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, sv: Option<&Array>, noise: &mut dyn NoiseSource) -> Result<Array> {
+        let _ = (spec, spec_lengths, sv, noise);
         Err(crate::error::Error::Plugin {
             plugin: "generator".into(),
             message: "this generator has no reconstruction path (Generator::reconstruct is not implemented)".into(),

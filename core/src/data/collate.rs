@@ -41,6 +41,8 @@ pub struct HostBatch {
     pub audio_len: usize,
     /// Valid samples `[B]`.
     pub audio_lengths: Vec<i32>,
+    /// Speaker-verification embeddings `[B, 20480]` when the dataset has `sv/`.
+    pub sv: Option<Vec<f32>>,
 }
 
 fn shape_err(what: &str, expected: String, found: String) -> Error {
@@ -64,6 +66,7 @@ pub fn collate(mut samples: Vec<(usize, Sample)>) -> Result<HostBatch> {
     let text_len = samples.iter().map(|s| s.1.text.len()).max().unwrap_or(0);
     let audio_len = samples.iter().map(|s| s.1.audio.len()).max().unwrap_or(0);
     let with_ssl = samples[0].1.ssl.is_some();
+    let with_sv = samples[0].1.sv.is_some();
     let f = layout::N_FREQ;
     let d = layout::SSL_DIM;
 
@@ -80,6 +83,7 @@ pub fn collate(mut samples: Vec<(usize, Sample)>) -> Result<HostBatch> {
         audio: vec![0.0; b * audio_len],
         audio_len,
         audio_lengths: Vec::with_capacity(b),
+        sv: with_sv.then(|| Vec::with_capacity(b * layout::SV_DIM)),
     };
 
     for (row, (index, s)) in samples.iter().enumerate() {
@@ -104,6 +108,17 @@ pub fn collate(mut samples: Vec<(usize, Sample)>) -> Result<HostBatch> {
                 return Err(shape_err(
                     "collate",
                     "every sample with ssl, or every sample with semantic ids".into(),
+                    format!("item {index} differs from the first"),
+                ))
+            }
+        }
+        match (&mut out.sv, &s.sv) {
+            (Some(dst), Some(src)) if src.len() == layout::SV_DIM => dst.extend_from_slice(src),
+            (None, None) => {}
+            _ => {
+                return Err(shape_err(
+                    "collate sv",
+                    format!("[{}] for every sample or for none", layout::SV_DIM),
                     format!("item {index} differs from the first"),
                 ))
             }
@@ -153,6 +168,7 @@ impl HostBatch {
             text_lengths: Array::from_slice(&self.text_lengths, &[b]),
             audio: Array::from_slice(&self.audio, &[b, self.audio_len as i32]),
             audio_lengths: Array::from_slice(&self.audio_lengths, &[b]),
+            sv: self.sv.as_ref().map(|v| Array::from_slice(v, &[b, layout::SV_DIM as i32])),
         })
     }
 }

@@ -53,6 +53,8 @@ pub struct Sample {
     pub text: Vec<i32>,
     /// Waveform.
     pub audio: Vec<f32>,
+    /// Speaker-verification embedding `[20480]` when the dataset has `sv/`.
+    pub sv: Option<Vec<f32>>,
 }
 
 /// A dataset directory opened and validated.
@@ -62,6 +64,7 @@ pub struct Dataset {
     meta: Metadata,
     items: Vec<Item>,
     input: Input,
+    has_sv: bool,
     report: Report,
 }
 
@@ -123,7 +126,8 @@ impl Dataset {
             });
         }
         let has_ssl = dir.join(Folder::Ssl.name()).is_dir();
-        let rules = Rules { sampling_rate: meta.sampling_rate, hop_length: meta.hop_length, segment_size, has_ssl };
+        let has_sv = dir.join(Folder::Sv.name()).is_dir();
+        let rules = Rules { sampling_rate: meta.sampling_rate, hop_length: meta.hop_length, segment_size, has_ssl, has_sv };
         let mut report = Report { dir: dir.to_path_buf(), items: meta.items.len(), ..Report::default() };
         let mut items = Vec::with_capacity(meta.items.len());
 
@@ -162,7 +166,7 @@ impl Dataset {
         }
         report.warnings = extra_files(dir, &meta);
         let input = if has_ssl { Input::Ssl } else { Input::Semantic };
-        Ok(Self { dir: dir.to_path_buf(), meta, items, input, report })
+        Ok(Self { dir: dir.to_path_buf(), meta, items, input, has_sv, report })
     }
 
     /// The dataset directory.
@@ -240,7 +244,29 @@ impl Dataset {
                 (None, Some(ids))
             }
         };
-        Ok(Sample { spec, frames, ssl, semantic, text, audio })
+        let sv = self.read_sv(stem)?;
+        Ok(Sample { spec, frames, ssl, semantic, text, audio, sv })
+    }
+
+    /// True when the dataset has an `sv/` folder (GPT-SoVITS v2Pro embeddings).
+    pub fn has_sv(&self) -> bool {
+        self.has_sv
+    }
+
+    /// `sv/<stem>.npy` `[20480]` when the dataset has `sv/`, else `None`.
+    pub fn read_sv(&self, stem: &str) -> Result<Option<Vec<f32>>> {
+        if !self.has_sv {
+            return Ok(None);
+        }
+        let path = Folder::Sv.file(&self.dir, stem);
+        let (info, data) = npy::read_f32(&path)?;
+        if info.shape != [layout::SV_DIM] {
+            return Err(Error::Data {
+                path,
+                message: format!("shape: expected [{}], found {:?}", layout::SV_DIM, info.shape),
+            });
+        }
+        Ok(Some(data))
     }
 }
 

@@ -11,6 +11,8 @@ pub const N_SYMBOLS: i32 = 732;
 pub const N_FREQ: usize = 1025;
 /// HuBERT feature channels.
 pub const SSL_DIM: usize = 768;
+/// Speaker-verification embedding width (GPT-SoVITS v2Pro `7-sv_cn`, ERes2NetV2).
+pub const SV_DIM: usize = 20480;
 /// BERT feature channels (GPT stage only).
 pub const BERT_DIM: usize = 1024;
 /// Codebook size of the v2 quantizer: semantic ids must be below it.
@@ -37,16 +39,20 @@ pub enum Folder {
     Spec,
     /// `ssl/<stem>.npy`: `[768, T]` f32 HuBERT features at 50 Hz (optional folder).
     Ssl,
+    /// `sv/<stem>.npy`: `[20480]` f32 speaker-verification embedding (optional
+    /// folder; GPT-SoVITS v2Pro/v2ProPlus).
+    Sv,
 }
 
 impl Folder {
     /// Every folder, in report order.
-    pub const ALL: [Folder; 6] = [
+    pub const ALL: [Folder; 7] = [
         Folder::Audio,
         Folder::Spec,
         Folder::PhonemeIds,
         Folder::Ssl,
         Folder::SemanticIds,
+        Folder::Sv,
         Folder::BertFeatures,
     ];
 
@@ -59,6 +65,7 @@ impl Folder {
             Folder::Audio => "audio",
             Folder::Spec => "spec",
             Folder::Ssl => "ssl",
+            Folder::Sv => "sv",
         }
     }
 

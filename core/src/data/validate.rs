@@ -34,6 +34,8 @@ pub struct Rules {
     pub segment_size: usize,
     /// True when the dataset has an `ssl/` folder (then every item needs one).
     pub has_ssl: bool,
+    /// The dataset has an `sv/` folder: every item needs `sv/<stem>.npy`.
+    pub has_sv: bool,
 }
 
 /// Lengths of a valid item, read from its files.
@@ -267,6 +269,16 @@ pub fn check_item(dir: &Path, item: &ItemMeta, rules: &Rules) -> (Option<Lengths
     }
 
     // bert_features: optional and unused by SoVITS; checked when present.
+    if rules.has_sv {
+        if let Some(info) = c.header(Folder::Sv, &[Elem::F32], 1, "[20480]") {
+            if info.shape != [layout::SV_DIM] {
+                c.push(c.path(Folder::Sv), "shape", format!("[{}] (speaker-verification embedding)", layout::SV_DIM), format!("{:?}", info.shape));
+            } else if let Some(data) = c.read_f32(Folder::Sv) {
+                c.finite(Folder::Sv, &data);
+            }
+        }
+    }
+
     if c.path(Folder::BertFeatures).is_file() {
         if let Some(info) = c.header(Folder::BertFeatures, &[Elem::F32, Elem::F16], 2, "[1024, L]") {
             if let Some(l) = phonemes {

@@ -97,7 +97,9 @@ pub fn evaluate(
         let spec = spec_array(&sample)?;
         let reference = scorer.reference_from_spec(&sample.audio, &spec)?;
         let lengths = Array::from_slice(&[sample.frames as i32], &[1]);
-        let recon_audio = host(&generator.reconstruct(&spec, &lengths, &mut noise)?)?;
+        // v2Pro/v2ProPlus: the item's speaker-verification embedding (sv/), it is also the refer.
+        let sv = sample.sv.as_ref().map(|v| Array::from_slice(v, &[1, v.len() as i32]));
+        let recon_audio = host(&generator.reconstruct(&spec, &lengths, sv.as_ref(), &mut noise)?)?;
         let recon = scorer.score(&reference, &recon_audio)?;
         let infer_audio = match &sample.semantic {
             Some(sem) => {
@@ -109,6 +111,7 @@ pub fn evaluate(
                     refer_lengths: lengths.clone(),
                     noise_scale: NOISE_SCALE,
                     speed: 1.0,
+                    sv: sv.clone(),
                 };
                 Some(host(&generator.infer(&input, &mut noise)?)?)
             }

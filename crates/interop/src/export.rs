@@ -88,9 +88,12 @@ pub(crate) fn root_name(out: &Path) -> String {
 /// "enc_q"}, "config": utils.HParams(**config) (nested HParams for each
 /// section), "info": info}` in torch's zip format (stored entries,
 /// `data.pkl`, `byteorder`, `data/<n>`, `version`, ...), atomically.
-/// `config` is the s2.json-style hps (`train`, `data`, `model`, ...).
+/// `config` is the s2.json-style hps (`train`, `data`, `model`, ...). A
+/// v2Pro / v2ProPlus `model.version` writes `my_save2`'s tag (`05` / `06`)
+/// over `PK`, as `savee(..., model_version=...)` does.
 pub fn export_gpt_sovits(g: &ParamMap, config: &Json, info: &str, out: &Path) -> Result<()> {
     check_v2(g, config, out)?;
+    let version = crate::pro::export_version(g, config, out)?;
     let mut items = Vec::new();
     let mut storages = Storages::default();
     for (key, a) in g.iter().filter(|(k, _)| !k.contains("enc_q")) {
@@ -111,7 +114,11 @@ pub fn export_gpt_sovits(g: &ParamMap, config: &Json, info: &str, out: &Path) ->
         ],
     };
     let pickle = pickle_write::to_bytes(&top);
-    write_pth(out, &root_name(out), &pickle, &storages.entries)
+    match crate::pro::head_tag(&version) {
+        // v2Pro / v2ProPlus: `my_save2`'s version tag over `PK` (see `pro.rs`).
+        Some(tag) => crate::pro::write_tagged(out, tag, |tmp| write_pth(tmp, &root_name(out), &pickle, &storages.entries)),
+        None => write_pth(out, &root_name(out), &pickle, &storages.entries),
+    }
 }
 
 /// Writes `g` as plain safetensors (dtypes kept, so f32 stays bit-exact).

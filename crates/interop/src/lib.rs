@@ -19,6 +19,7 @@ pub mod init;
 pub mod layouts;
 pub mod pickle_read;
 pub mod pickle_write;
+pub mod pro;
 pub mod s2_config;
 pub mod storages;
 pub mod tensors;

@@ -125,7 +125,9 @@ pub fn s2_config(spec: &Spec, run: &RunStrings) -> Result<(Json, Vec<String>)> {
         let v = g.get(*key).cloned().unwrap_or(Json::Null);
         model.insert((*key).to_string(), clean_floats(&v));
     }
-    model.insert("version".into(), json!("v2"));
+    // the generator's own version (v2, v2Pro or v2ProPlus); GPT-SoVITS reads it from model.version
+    let version = g.get("version").and_then(Json::as_str).unwrap_or("v2").to_string();
+    model.insert("version".into(), json!(version));
     for (k, v) in &g {
         if MODEL_KEYS.contains(&k.as_str()) {
             continue;
@@ -198,7 +200,7 @@ pub fn s2_config(spec: &Spec, run: &RunStrings) -> Result<(Json, Vec<String>)> {
         "content_module": "cnhubert",
         "save_weight_dir": run.save_weight_dir,
         "name": run.name,
-        "version": "v2",
+        "version": version,
     });
     Ok((config, warnings))
 }

@@ -54,6 +54,7 @@ fn batch(fe: &StftMel, real: &Array) -> Batch {
         text_lengths: Array::from_slice(&vec![1i32; b as usize], &[b]),
         audio: real.clone(),
         audio_lengths: Array::from_slice(&vec![real.shape()[1]; b as usize], &[b]),
+        sv: None,
     }
 }
 

@@ -25,10 +25,11 @@
 
 mod common;
 
+use common::losses::{discriminator_loss, feature_loss, generator_loss};
 use common::{assert_close, npy};
 use mlx_rs::error::Exception;
 use mlx_rs::module::ModuleParameters;
-use mlx_rs::{Array, ops};
+use mlx_rs::Array;
 use sovits_core::nn::{contiguous, flatten_params, read_safetensors};
 use sovits_core::{Discriminator, DiscriminatorOutput};
 use sovits_plugin_mpd::closed_form::{apply_closed_form, closed_form_params};
@@ -60,37 +61,6 @@ fn index() -> serde_json::Value {
 
 fn scalar(a: &Array) -> f32 {
     a.item_exact::<f32>()
-}
-
-/// GPT-SoVITS `generator_loss`: sum_i mean((1 - D(G(z))_i)^2).
-fn generator_loss(fake: &[Array]) -> Result<Array, Exception> {
-    let mut total = Array::from_f32(0.0);
-    for dg in fake {
-        total = &total + ops::mean(&ops::square(&ops::subtract(Array::from_f32(1.0), dg)?)?, None)?;
-    }
-    Ok(total)
-}
-
-/// GPT-SoVITS `feature_loss` (with its x2): 2 * sum mean|real.detach() - fake|.
-fn feature_loss(real: &[Vec<Array>], fake: &[Vec<Array>]) -> Result<Array, Exception> {
-    let mut total = Array::from_f32(0.0);
-    for (rs, gs) in real.iter().zip(fake) {
-        for (r, g) in rs.iter().zip(gs) {
-            let d = ops::subtract(&mlx_rs::stop_gradient(r)?, g)?;
-            total = &total + ops::mean(&ops::abs(&d)?, None)?;
-        }
-    }
-    Ok(&total * 2.0f32)
-}
-
-/// GPT-SoVITS `discriminator_loss`: sum_i mean((1 - D(y)_i)^2) + mean(D(G(z))_i^2).
-fn discriminator_loss(real: &[Array], fake: &[Array]) -> Result<Array, Exception> {
-    let mut total = Array::from_f32(0.0);
-    for (dr, dg) in real.iter().zip(fake) {
-        total = &total + ops::mean(&ops::square(&ops::subtract(Array::from_f32(1.0), dr)?)?, None)?;
-        total = &total + ops::mean(&ops::square(dg)?, None)?;
-    }
-    Ok(total)
 }
 
 fn run(mpd: &mut Mpd, y: &Array, y_hat: &Array) -> Result<DiscriminatorOutput, Exception> {

@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         text_lengths: Array::from_slice(&vec![50i32; b as usize], &[b]),
         audio: random::normal::<f32>(&[b, 128000], None, None, None)?,
         audio_lengths: Array::from_slice(&vec![128000i32; b as usize], &[b]),
+        sv: None,
     };
     let z = random::normal::<f32>(&[b, 32, 192], None, None, None)?;
     let g = random::normal::<f32>(&[b, 1, 512], None, None, None)?;

@@ -51,11 +51,14 @@ pub struct Config {
     pub semantic_frame_rate: String,
     /// Keeps ssl_proj and the codebook fixed (the only mode supported, as in s2 training).
     pub freeze_quantizer: bool,
-    /// Model version; only `"v2"` is implemented.
+    /// Model version: `"v2"`, or `"v2Pro"` / `"v2ProPlus"`, which add the
+    /// speaker-verification conditioning (`sv_emb`, `prelu`, `ge_to512`; see `sv.rs`).
     pub version: String,
     /// MRTE content channels (hard-coded 192 in the reference).
     pub mrte_content_channels: i32,
-    /// MRTE hidden channels (512); must equal `gin_channels`.
+    /// MRTE hidden channels (512). v2 adds `ge` to the MRTE hidden, so it must
+    /// equal `gin_channels`; v2Pro/v2ProPlus map `ge` through `ge_to512`
+    /// (`Linear(gin_channels, mrte_hidden)`, 512 in the reference), so it is free.
     pub mrte_hidden: i32,
     /// MRTE output channels (192).
     pub mrte_out: i32,
@@ -115,6 +118,12 @@ impl Default for Config {
     }
 }
 
+/// Model versions the generator builds (GPT-SoVITS `models.py`: `v2pro_set` plus v2).
+pub const VERSIONS: [&str; 3] = ["v2", "v2Pro", "v2ProPlus"];
+
+/// Width of the speaker-verification embedding (ERes2NetV2 features, `Linear(20480, gin)` in the reference).
+pub const SV_DIM: i32 = 20480;
+
 fn bad(field: &str, message: String) -> Error {
     Error::SpecValue { field: format!("generator.params.{field}"), message }
 }
@@ -123,6 +132,12 @@ impl Config {
     /// The product of `upsample_rates`: samples the decoder emits per frame.
     pub fn upsample_factor(&self) -> i32 {
         self.upsample_rates.iter().product()
+    }
+
+    /// True for v2Pro and v2ProPlus: the model has `sv_emb`, `prelu` and
+    /// `ge_to512`, and its forward needs a speaker-verification embedding.
+    pub fn is_pro(&self) -> bool {
+        matches!(self.version.as_str(), "v2Pro" | "v2ProPlus")
     }
 
     /// True for the 25 Hz semantic rate (ssl_proj halves time, codes are repeated x2).
@@ -165,8 +180,8 @@ impl Config {
                 return Err(bad(field, format!("must be in [0, 1), found {p}")));
             }
         }
-        if self.version != "v2" {
-            return Err(bad("version", format!("only \"v2\" is implemented, found {:?}", self.version)));
+        if !VERSIONS.contains(&self.version.as_str()) {
+            return Err(bad("version", format!("must be one of {VERSIONS:?}, found {:?}", self.version)));
         }
         if !self.freeze_quantizer {
             return Err(bad(
@@ -201,10 +216,14 @@ impl Config {
         if self.ref_enc_hidden % 2 != 0 {
             return Err(bad("ref_enc_hidden", format!("must be even (2 heads), found {}", self.ref_enc_hidden)));
         }
-        if self.mrte_hidden != self.gin_channels {
+        if !self.is_pro() && self.mrte_hidden != self.gin_channels {
             return Err(bad(
                 "mrte_hidden",
-                format!("must equal gin_channels {} (ge is added to the MRTE hidden), found {}", self.gin_channels, self.mrte_hidden),
+                format!(
+                    "must equal gin_channels {} for version \"v2\" (ge is added to the MRTE hidden; \
+                     v2Pro/v2ProPlus map it through ge_to512), found {}",
+                    self.gin_channels, self.mrte_hidden
+                ),
             ));
         }
         if self.mrte_content_channels != self.hidden_channels || self.mrte_out != self.hidden_channels {

@@ -25,6 +25,7 @@ pub mod numbered;
 pub mod posterior;
 pub mod quantizer;
 pub mod ref_enc;
+pub mod sv;
 pub mod synthesizer;
 pub mod text_encoder;
 pub mod time_axis;

@@ -9,7 +9,7 @@ use sovits_core::batch::{Batch, InferInput, VitsTrainOutput};
 use sovits_core::components::{Generator, ParamGroup};
 use sovits_core::nn::lanes;
 use sovits_core::{Error, Result};
-use sovits_core::nn::{Conv1d, ConvOpts};
+use sovits_core::nn::{Conv1d, ConvOpts, Linear};
 use sovits_core::nn::noise::NoiseSource;
 use sovits_core::nn::signal::slice_segments;
 
@@ -22,6 +22,7 @@ use crate::masking::{mul, sequence_mask};
 use crate::posterior::PosteriorEncoder;
 use crate::quantizer::ResidualVectorQuantizer;
 use crate::ref_enc::MelStyleEncoder;
+use crate::sv::{Prelu, pro_modules};
 use crate::text_encoder::TextEncoder;
 use crate::time_axis::{repeat_frames, slice_axis};
 
@@ -49,6 +50,15 @@ pub struct SynthesizerTrn {
     /// Frozen residual VQ.
     #[param]
     pub quantizer: ResidualVectorQuantizer,
+    /// v2Pro/v2ProPlus: `Linear(20480, gin)` on the speaker-verification embedding.
+    #[param]
+    pub sv_emb: Option<Linear>,
+    /// v2Pro/v2ProPlus: `PReLU(gin)` on the shifted style vector.
+    #[param]
+    pub prelu: Option<Prelu>,
+    /// v2Pro/v2ProPlus: `Linear(gin, mrte_hidden)`, the text encoder's style input.
+    #[param]
+    pub ge_to512: Option<Linear>,
     /// The options it was built from.
     pub config: Config,
     /// Frames of the decoded training segment.
@@ -72,6 +82,7 @@ impl SynthesizerTrn {
             });
         }
         let (k, s) = if cfg.is_25hz() { (2, 2) } else { (1, 1) };
+        let (sv_emb, prelu, ge_to512) = pro_modules(cfg)?;
         Ok(Self {
             enc_p: TextEncoder::new(cfg)?,
             dec: HifiGan::new(cfg)?,
@@ -88,6 +99,9 @@ impl SynthesizerTrn {
             ref_enc: MelStyleEncoder::new(cfg.ref_enc_bins, cfg.ref_enc_hidden, cfg.gin_channels, cfg.ref_enc_dropout)?,
             ssl_proj: Conv1d::new(cfg.ssl_dim, cfg.ssl_dim, k, ConvOpts::new().stride(s), true)?,
             quantizer: ResidualVectorQuantizer::new(cfg.ssl_dim, 1, cfg.codebook_size)?,
+            sv_emb,
+            prelu,
+            ge_to512,
             config: cfg.clone(),
             segment_frames,
             training: true,
@@ -168,6 +182,7 @@ impl Generator for SynthesizerTrn {
         let mut ctx = Ctx::new(noise, self.training);
         let y_mask = sequence_mask(&batch.spec_lengths, t)?;
         let ge = self.style(spec, &y_mask, &mut ctx)?;
+        let (ge, ge_text) = self.condition(ge, batch.sv.as_ref())?;
         // the prior path (quantizer, enc_p) and the flow on CPU lane 1, the
         // posterior and the decoder on lane 0: independent until the losses
         let prior = lanes::on(1, || -> Result<_> {
@@ -183,7 +198,7 @@ impl Generator for SynthesizerTrn {
                     found: format!("{:?}", quantized.shape()),
                 });
             }
-            self.enc_p.forward(&quantized, &batch.spec_lengths, &batch.text, &batch.text_lengths, &ge, 1.0, &mut ctx)
+            self.enc_p.forward(&quantized, &batch.spec_lengths, &batch.text, &batch.text_lengths, &ge_text, 1.0, &mut ctx)
         })?;
         let post = self.enc_q.forward(spec, &batch.spec_lengths, Some(&ge), &mut *ctx.noise)?;
         let z_p = lanes::on(1, || self.flow.forward(&post.z, &post.mask, Some(&ge), false))?;
@@ -210,6 +225,7 @@ impl Generator for SynthesizerTrn {
         expect_channels(&input.refer, self.config.spec_channels, "refer spectrogram")?;
         let refer_mask = sequence_mask(&input.refer_lengths, input.refer.shape()[1])?;
         let ge = self.style(&input.refer, &refer_mask, &mut ctx)?;
+        let (ge, ge_text) = self.condition(ge, input.sv.as_ref())?;
         let quantized = self.quantize_ids(&input.semantic)?;
         let (b, t) = (quantized.shape()[0], quantized.shape()[1]);
         let y_lengths = Array::from_slice(&vec![t; b as usize], &[b]);
@@ -221,7 +237,7 @@ impl Generator for SynthesizerTrn {
             &y_lengths,
             &input.text,
             &input.text_lengths,
-            &ge,
+            &ge_text,
             input.speed,
             &mut ctx,
         )?;
@@ -237,14 +253,16 @@ impl Generator for SynthesizerTrn {
     /// Posterior sample of the spectrogram, mapped through the flow and back
     /// (the round trip is exact up to float rounding, so the path also checks
     /// the flow's invertibility), then decoded; the style comes from the same
-    /// spectrogram. Noise: `enc_q.noise` from `noise`.
-    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, noise: &mut dyn NoiseSource) -> Result<Array> {
+    /// spectrogram (and, for v2Pro, `sv`). Noise: `enc_q.noise` from `noise`.
+    #[rustfmt::skip]
+    fn reconstruct(&mut self, spec: &Array, spec_lengths: &Array, sv: Option<&Array>, noise: &mut dyn NoiseSource) -> Result<Array> {
         expect_channels(spec, self.config.spec_channels, "spectrogram to reconstruct")?;
         let (b, t) = (spec.shape()[0], spec.shape()[1]);
         shape_check("spec_lengths", spec_lengths, &[b])?;
         let mut ctx = Ctx::new(noise, false);
         let y_mask = sequence_mask(spec_lengths, t)?;
         let ge = self.style(spec, &y_mask, &mut ctx)?;
+        let (ge, _) = self.condition(ge, sv)?;
         let post = self.enc_q.forward(spec, spec_lengths, Some(&ge), &mut *ctx.noise)?;
         let z_p = self.flow.forward(&post.z, &post.mask, Some(&ge), false)?;
         let z = self.flow.forward(&z_p, &post.mask, Some(&ge), true)?;

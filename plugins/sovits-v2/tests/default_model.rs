@@ -25,6 +25,7 @@ fn default_model_forward_and_infer_shapes() {
         text_lengths: Array::from_slice(&[7], &[b]),
         audio: Array::zeros::<f32>(&[b, t * 640]).unwrap(),
         audio_lengths: Array::from_slice(&[t * 640], &[b]),
+        sv: None,
     };
     let mut noise = SeededNoise::new(1).unwrap();
     let t0 = Instant::now();
@@ -50,6 +51,7 @@ fn default_model_forward_and_infer_shapes() {
         refer_lengths: Array::from_slice(&[t], &[1]),
         noise_scale: 0.5,
         speed: 1.0,
+        sv: None,
     };
     let y = m.infer(&input, &mut noise).unwrap();
     assert_eq!(y.shape(), &[1, 20 * 640]);

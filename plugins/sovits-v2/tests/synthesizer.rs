@@ -8,33 +8,10 @@
 mod common;
 
 use common::{assert_close, assert_exact, cl, f32_npy, i32_npy};
-use mlx_rs::{Array, Dtype, ops};
+use mlx_rs::Dtype;
 use sovits_core::batch::VitsTrainOutput;
 use sovits_core::components::Generator;
 use sovits_core::nn::noise::RecordedNoise;
-
-fn recorded() -> RecordedNoise {
-    let mut noise = RecordedNoise::new();
-    noise.push("enc_q.noise", cl("forward.in.noise_enc_q"));
-    noise.push("rand_slice", f32_npy("forward.in.rand_slice_u"));
-    noise
-}
-
-/// losses.kl_loss on the outputs.
-fn kl(o: &VitsTrainOutput) -> f32 {
-    let d = ops::subtract(&o.z_p, &o.m_p).unwrap();
-    let t = ops::add(
-        ops::subtract(ops::subtract(&o.logs_p, &o.logs_q).unwrap(), Array::from_f32(0.5)).unwrap(),
-        ops::multiply(
-            ops::multiply(ops::multiply(&d, &d).unwrap(), Array::from_f32(0.5)).unwrap(),
-            ops::exp(ops::multiply(&o.logs_p, Array::from_f32(-2.0)).unwrap()).unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let num = ops::multiply(&t, &o.z_mask).unwrap().sum(None).unwrap();
-    ops::divide(&num, o.z_mask.sum(None).unwrap()).unwrap().item_cast::<f32>()
-}
 
 fn check_forward(o: &VitsTrainOutput, tag: &str) {
     assert_exact(&format!("{tag}.ids_slice"), &o.ids_slice, &i32_npy("forward.out.ids_slice"));
@@ -55,7 +32,7 @@ fn check_forward(o: &VitsTrainOutput, tag: &str) {
     let want_o = f32_npy("forward.out.o").reshape(&[2, 20480]).unwrap();
     assert_close(&format!("{tag}.o"), &o.y_hat, &want_o, 1e-4, 0.0);
     let want_kl = f32_npy("forward.out.loss_kl").item_cast::<f32>();
-    let got_kl = kl(o);
+    let got_kl = common::kl(o);
     println!("{tag}.loss_kl: {got_kl} vs {want_kl} (rel {:.2e})", ((got_kl - want_kl) / want_kl).abs());
     assert!(((got_kl - want_kl) / want_kl).abs() <= 1e-5, "kl {got_kl} vs {want_kl}");
     assert_eq!(o.kl_ssl.item_cast::<f32>(), f32_npy("forward.out.commit_loss").item_cast::<f32>());
@@ -65,7 +42,7 @@ fn check_forward(o: &VitsTrainOutput, tag: &str) {
 fn forward_train_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
-    let mut noise = recorded();
+    let mut noise = common::fixture_noise();
     let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     assert!(noise.remaining().is_empty(), "unused draws: {:?}", noise.remaining());
     check_forward(&o, "forward");
@@ -75,7 +52,7 @@ fn forward_train_matches_reference() {
 fn forward_train_from_semantic_ids_matches_reference() {
     let mut m = common::tiny_model();
     m.set_training(false);
-    let mut noise = recorded();
+    let mut noise = common::fixture_noise();
     let o = m.forward_train(&common::forward_batch(false), &mut noise).unwrap();
     check_forward(&o, "forward(semantic)");
 }
@@ -99,7 +76,7 @@ fn training_mode_draws_dropout_and_changes_the_output() {
     let mut m = common::tiny_model();
     m.set_training(true);
     let fallback = sovits_core::nn::noise::SeededNoise::new(7).unwrap();
-    let mut noise = recorded().with_fallback(fallback);
+    let mut noise = common::fixture_noise().with_fallback(fallback);
     let o = m.forward_train(&common::forward_batch(true), &mut noise).unwrap();
     // Dropout moves the prior; the posterior (no dropout in enc_q/flow) is
     // unchanged except through ge (ref_enc dropout), so compare m_p.

@@ -34,7 +34,7 @@ impl FixtureItem {
 
 fn dirs(dir: &Path, ssl: bool) {
     for f in Folder::ALL {
-        if f != Folder::Ssl || ssl {
+        if (f != Folder::Ssl || ssl) && f != Folder::Sv {
             std::fs::create_dir_all(dir.join(f.name())).expect("create fixture folder");
         }
     }

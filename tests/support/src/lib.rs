@@ -14,6 +14,7 @@ pub mod dropout_replay;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;
+pub mod key_list;
 pub mod loss_fixture;
 pub mod signals;
 pub mod timing;

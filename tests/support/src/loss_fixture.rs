@@ -75,6 +75,7 @@ impl Fixture {
             text_lengths: z(),
             audio: z(),
             audio_lengths: z(),
+            sv: None,
         };
         Self { batch, audio: z(), generated, disc, frontend: NoFrontend }
     }

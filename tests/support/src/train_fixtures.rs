@@ -30,7 +30,7 @@ pub fn tone(frames: usize, f0: f32) -> Vec<f32> {
 /// ssl), their spectra computed by `frontend`.
 pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn SpectralFrontend) -> Metadata {
     for f in Folder::ALL {
-        if f != Folder::Ssl {
+        if f != Folder::Ssl && f != Folder::Sv {
             std::fs::create_dir_all(dir.join(f.name())).expect("create corpus folder");
         }
     }
@@ -60,6 +60,17 @@ pub fn write_tone_corpus(dir: &Path, n: usize, frames: usize, frontend: &dyn Spe
     let meta = Metadata { version: 1, sampling_rate: SR, hop_length: HOP, units: Units::KmeansStandin, items };
     meta.save(dir).expect("metadata");
     meta
+}
+
+/// Adds an `sv/` folder (GPT-SoVITS v2Pro speaker-verification embeddings,
+/// `[20480]` f32) with a synthetic embedding per item of `meta`: ERes2NetV2
+/// cannot run here, and training only needs a fixed vector per item.
+pub fn write_sv_folder(dir: &Path, meta: &Metadata) {
+    std::fs::create_dir_all(dir.join(Folder::Sv.name())).expect("create sv folder");
+    for (i, item) in meta.items.iter().enumerate() {
+        let sv = crate::signals::pseudo_random(sovits_core::data::layout::SV_DIM, 1000 + i as u64);
+        npy::write_f32(&Folder::Sv.file(dir, item.stem()), &[sv.len()], &sv).expect("sv");
+    }
 }
 
 /// The tiny training spec of the trainer tests: `configs/tiny.json` (the

@@ -2,12 +2,18 @@
 //! scale-relative comparisons.
 #![allow(dead_code)]
 
+pub mod losses;
+
 use mlx_rs::Array;
 pub use sovits_test_support::values;
 use sovits_test_support::read_npy;
 
 /// Committed copy of `shared/fixtures/gpt-sovits-v2-mpd/` (see its PROVENANCE.md).
 pub const MPD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/mpd");
+/// Committed v2Pro/v2ProPlus goldens (`tests/golden/sovits_v2pro`, see its PROVENANCE.md).
+pub const V2PRO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/sovits_v2pro");
+/// Committed key lists (`tests/golden/keys`, see its PROVENANCE.md).
+pub const KEYS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/keys");
 /// Committed copy of `keys_full_v2_D.json`.
 pub const KEYS_D: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/keys/keys_full_v2_D.json");
 

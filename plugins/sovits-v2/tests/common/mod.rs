@@ -3,10 +3,13 @@
 //! tolerance checks.
 #![allow(dead_code)]
 
+pub mod pro;
+
 use std::path::PathBuf;
 
 use mlx_rs::{Array, ops};
-use sovits_core::batch::{Batch, InferInput};
+use sovits_core::batch::{Batch, InferInput, VitsTrainOutput};
+use sovits_core::nn::noise::RecordedNoise;
 use sovits_core::nn::{load_strict, read_safetensors};
 use sovits_plugin_sovits_v2::{Config, SynthesizerTrn};
 
@@ -94,6 +97,7 @@ pub fn forward_batch(with_ssl: bool) -> Batch {
         text_lengths: i32_npy("forward.in.text_lengths"),
         audio: Array::zeros::<f32>(&[b, frames * hop]).unwrap(),
         audio_lengths: Array::from_slice(&audio_lengths, &[b]),
+        sv: None,
     }
 }
 
@@ -111,6 +115,7 @@ pub fn decode_input(noise_scale: f32, speed: f32) -> InferInput {
         refer_lengths: Array::from_slice(&[refer_len], &[1]),
         noise_scale,
         speed,
+        sv: None,
     }
 }
 
@@ -152,4 +157,28 @@ pub fn assert_exact(what: &str, got: &Array, want: &Array) {
     let d = max_abs(&got.as_dtype(mlx_rs::Dtype::Float32).unwrap(), &want.as_dtype(mlx_rs::Dtype::Float32).unwrap());
     println!("{what}: max |diff| = {d:e}");
     assert_eq!(d, 0.0, "{what} differs");
+}
+
+/// The recorded draws of the `forward.*` fixtures (enc_q noise, segment uniform).
+pub fn fixture_noise() -> RecordedNoise {
+    let mut noise = RecordedNoise::new();
+    noise.push("enc_q.noise", cl("forward.in.noise_enc_q"));
+    noise.push("rand_slice", f32_npy("forward.in.rand_slice_u"));
+    noise
+}
+
+/// GPT-SoVITS `losses.kl_loss` on a training forward's outputs.
+pub fn kl(o: &VitsTrainOutput) -> f32 {
+    let d = ops::subtract(&o.z_p, &o.m_p).unwrap();
+    let t = ops::add(
+        ops::subtract(ops::subtract(&o.logs_p, &o.logs_q).unwrap(), Array::from_f32(0.5)).unwrap(),
+        ops::multiply(
+            ops::multiply(ops::multiply(&d, &d).unwrap(), Array::from_f32(0.5)).unwrap(),
+            ops::exp(ops::multiply(&o.logs_p, Array::from_f32(-2.0)).unwrap()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let num = ops::multiply(&t, &o.z_mask).unwrap().sum(None).unwrap();
+    ops::divide(&num, o.z_mask.sum(None).unwrap()).unwrap().item_cast::<f32>()
 }
