@@ -190,7 +190,8 @@ impl Log {
     fn check(&mut self, kind: &'static str, what: &str, got: f64, want: f64, tol: f64) {
         let d = (got - want).abs();
         let ratio = if tol > 0.0 { d / tol } else if d == 0.0 { 0.0 } else { f64::INFINITY };
-        if !(d <= tol) {
+        let pass = d <= tol; // false for NaN
+        if !pass {
             self.failures.push(format!("{what}: ours {got:.9e} ref {want:.9e} diff {d:.3e} > tol {tol:.3e}"));
         }
         let w = self.worst.entry(kind).or_insert((0.0, String::new()));
