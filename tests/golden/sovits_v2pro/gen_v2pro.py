@@ -229,4 +229,5 @@ def main():
     print(json.dumps({k: v for k, v in index["mpd7"].items() if "stats" not in k}, indent=1))
 
 
-main()
+if __name__ == "__main__":
+    main()

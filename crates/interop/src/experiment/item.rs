@@ -1,11 +1,12 @@
 //! One item of a GPT-SoVITS experiment folder: its HuBERT features
-//! (`4-cnhubert/<name>.pt`), its audio (`5-wav32k/<name>`) and phone ids,
+//! (`4-cnhubert/<name>.pt`), its audio (`5-wav32k/<name>`), phone ids and
+//! speaker-verification embedding (`7-sv_cn/<name>.pt`, v2Pro),
 //! checked against each other; every problem is collected, none panics.
 
 use std::path::{Path, PathBuf};
 
 use mlx_rs::{Array, Dtype};
-use sovits_core::data::layout::{N_SYMBOLS, SSL_DIM, SSL_TOLERANCE};
+use sovits_core::data::layout::{N_SYMBOLS, SSL_DIM, SSL_TOLERANCE, SV_DIM};
 use sovits_core::data::phonemes::symbol_id;
 use sovits_core::data::report::Problem;
 
@@ -72,20 +73,35 @@ pub fn read_wav(path: &Path, rate: usize, p: &mut Problems) -> Option<Vec<f32>> 
     }
 }
 
+/// Reads the tensor a `.pt` file holds (any dtype, any strides) through the
+/// restricted pickle reader; a file that is not a lone tensor is an error.
+pub fn read_tensor(path: &Path) -> crate::Result<Array> {
+    let mut archive = PthArchive::open(path)?;
+    let what = format!("{}:{}/data.pkl", path.display(), archive.root());
+    let top = pickle_read::parse(&archive.read("data.pkl")?, &what)?.value;
+    if !tensors::is_tensor(&top) {
+        return Err(crate::InteropError::Layout { what, message: format!("expected a tensor, found a {}", top.kind()) });
+    }
+    tensors::load(&mut archive, &top, &path.display().to_string())
+}
+
+/// `a` as f32 row-major values, or a problem with `path`.
+pub fn f32_values(a: &Array, path: &Path, p: &mut Problems) -> Option<Vec<f32>> {
+    let f = a.as_dtype(Dtype::Float32).and_then(|f| f.reshape(&[-1]));
+    match f.and_then(|f| f.eval().map(|_| f)) {
+        Ok(f) => Some(f.as_slice::<f32>().to_vec()),
+        Err(e) => {
+            p.push(path, "tensor", "f32-convertible values", e.to_string());
+            None
+        }
+    }
+}
+
 /// Reads a `torch.save`d HuBERT feature tensor `[1, 768, T]` (fp16 or f32,
 /// any strides) through the restricted pickle reader; returns `[768, T]`
 /// f32 row-major and `T`.
 pub fn read_ssl(path: &Path, p: &mut Problems) -> Option<(Vec<f32>, usize)> {
-    let read = || -> crate::Result<Array> {
-        let mut archive = PthArchive::open(path)?;
-        let what = format!("{}:{}/data.pkl", path.display(), archive.root());
-        let top = pickle_read::parse(&archive.read("data.pkl")?, &what)?.value;
-        if !tensors::is_tensor(&top) {
-            return Err(crate::InteropError::Layout { what, message: format!("expected a tensor, found a {}", top.kind()) });
-        }
-        tensors::load(&mut archive, &top, &path.display().to_string())
-    };
-    let a = match read() {
+    let a = match read_tensor(path) {
         Ok(a) => a,
         Err(e) => {
             p.push(path, "tensor", "a torch-saved tensor", e.to_string());
@@ -97,14 +113,32 @@ pub fn read_ssl(path: &Path, p: &mut Problems) -> Option<(Vec<f32>, usize)> {
         p.push(path, "shape", format!("[1, {SSL_DIM}, T] (HuBERT features)"), format!("{shape:?}"));
         return None;
     }
-    let f = a.as_dtype(Dtype::Float32).and_then(|f| f.reshape(&[-1]));
-    match f.and_then(|f| f.eval().map(|_| f)) {
-        Ok(f) => Some((f.as_slice::<f32>().to_vec(), shape[2] as usize)),
+    f32_values(&a, path, p).map(|v| (v, shape[2] as usize))
+}
+
+/// Reads a `torch.save`d speaker-verification embedding
+/// (`7-sv_cn/<name>.pt`, `[1, 20480]` as GPT-SoVITS's `2-get-sv.py` saves
+/// it, or `[20480]`; fp16 or f32): returns its 20480 values as f32, after
+/// checking that they are finite.
+pub fn read_sv(path: &Path, p: &mut Problems) -> Option<Vec<f32>> {
+    let a = match read_tensor(path) {
+        Ok(a) => a,
         Err(e) => {
-            p.push(path, "tensor", "f32-convertible values", e.to_string());
-            None
+            p.push(path, "tensor", "a torch-saved tensor", e.to_string());
+            return None;
         }
+    };
+    let shape = a.shape().to_vec();
+    if !(shape == [1, SV_DIM as i32] || shape == [SV_DIM as i32]) {
+        p.push(path, "shape", format!("[1, {SV_DIM}] (speaker-verification embedding)"), format!("{shape:?}"));
+        return None;
     }
+    let v = f32_values(&a, path, p)?;
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        p.push(path, "value", "finite values", format!("{} at index {i}", v[i]));
+        return None;
+    }
+    Some(v)
 }
 
 /// Aligns `[768, frames]` features to `t` spec frames (the last frame

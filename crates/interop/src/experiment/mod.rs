@@ -6,16 +6,20 @@
 //! `2-name2text.txt` (phones per item, see [`lists`]), `4-cnhubert/<name>.pt`
 //! (`[1, 768, T]` HuBERT features, fp16 or f32, often a non-contiguous view
 //! with `requires_grad`), `5-wav32k/<name>` (32 kHz 16-bit mono, already
-//! peak-normalised: used as it is), and `6-name2semantic.tsv` when present.
-//! Names keep the audio extension (`a.wav`, `a.wav.pt`).
+//! peak-normalised: used as it is), `6-name2semantic.tsv` when present, and
+//! `7-sv_cn/<name>.pt` when that folder exists (v2Pro/v2ProPlus
+//! speaker-verification embeddings, `[1, 20480]` fp16 or f32, written by
+//! `prepare_datasets/2-get-sv.py`). Names keep the audio extension
+//! (`a.wav`, `a.wav.pt`).
 //!
-//! Written: `audio/ spec/ phoneme_ids/ ssl/ [semantic_ids/]` `.npy` files
+//! Written: `audio/ spec/ phoneme_ids/ ssl/ [semantic_ids/] [sv/]` `.npy` files
 //! and `metadata.json` with `"units": "hubert"`. Phones map to ids through
 //! the v2 symbol table, with no blanks between them (as GPT-SoVITS).
 //! Every inconsistency is reported per item in a `data check` report:
 //! an item with a feature file but no wav (or the reverse), an unknown
 //! phone, a `.pt` of the wrong shape, a wav at another rate, semantic ids
-//! missing or of the wrong count. Names only in the folders, or only in
+//! missing or of the wrong count, an item without its `7-sv_cn` file when
+//! that folder exists. Names only in the folders, or only in
 //! `2-name2text.txt` with neither file (clips GPT-SoVITS's step 2 dropped),
 //! and clips outside 0.6 s .. 54 s are warnings: GPT-SoVITS skips them too.
 
@@ -33,7 +37,7 @@ use sovits_core::data::npy;
 use sovits_core::data::report::{Problem, Report};
 
 use crate::error::{InteropError, Result};
-use item::{Problems, align_ssl, item_path, phone_ids, read_ssl, read_wav};
+use item::{Problems, align_ssl, item_path, phone_ids, read_ssl, read_sv, read_wav};
 
 /// What [`import_experiment`] did.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +82,8 @@ pub fn import_experiment(
     let (lines, notes) = lists::name2text(&text_file)?;
     let (hubert, wavs) = (exp.join("4-cnhubert"), exp.join("5-wav32k"));
     let (pt_names, wav_names) = (names(&hubert)?, names(&wavs)?);
+    let sv_dir = exp.join("7-sv_cn");
+    let with_sv = sv_dir.is_dir();
     let sem_file = exp.join("6-name2semantic.tsv");
     let semantic = if sem_file.is_file() { Some(lists::name2semantic(&sem_file)?) } else { None };
     let mut report = Report { dir: out.to_path_buf(), items: lines.len(), ..Default::default() };
@@ -86,10 +92,12 @@ pub fn import_experiment(
         warn(&mut report, &text_file, "", &format!("line {line}: tab-separated fields"), "4 (name, phones, word2ph, text)", found);
     }
     let listed: BTreeSet<&str> = lines.iter().map(|l| l.name.as_str()).collect();
-    for pt in &pt_names {
-        let name = pt.strip_suffix(".pt").unwrap_or(pt);
-        if !listed.contains(name) {
-            warn(&mut report, &hubert.join(pt), name, "name", "a line in 2-name2text.txt", "none (not imported)");
+    for (dir, pts) in [(&hubert, pt_names), (&sv_dir, names(&sv_dir)?)] {
+        for pt in &pts {
+            let name = pt.strip_suffix(".pt").unwrap_or(pt);
+            if !listed.contains(name) {
+                warn(&mut report, &dir.join(pt), name, "name", "a line in 2-name2text.txt", "none (not imported)");
+            }
         }
     }
     for w in wav_names.iter().filter(|w| !listed.contains(w.as_str())) {
@@ -98,6 +106,9 @@ pub fn import_experiment(
     let mut folders = vec![Folder::Audio, Folder::Spec, Folder::PhonemeIds, Folder::Ssl];
     if semantic.is_some() {
         folders.push(Folder::SemanticIds);
+    }
+    if with_sv {
+        folders.push(Folder::Sv);
     }
     for f in &folders {
         let d = out.join(f.name());
@@ -135,6 +146,15 @@ pub fn import_experiment(
         };
         let x = if wav.is_file() { read_wav(&wav, sr, &mut p) } else { None };
         let ssl = if pt.is_file() { read_ssl(&pt, &mut p) } else { None };
+        let svp = item_path(&sv_dir, &l.name, ".pt");
+        let sv = match (with_sv, svp.is_file()) {
+            (false, _) => None,
+            (true, true) => read_sv(&svp, &mut p),
+            (true, false) => {
+                p.push(&svp, "file", "the item's speaker-verification embedding (7-sv_cn exists)", "missing");
+                None
+            }
+        };
         if let Some(x) = &x {
             let secs = x.len() as f64 / sr as f64;
             if !(secs > MIN_SECONDS && secs < MAX_SECONDS) {
@@ -163,7 +183,8 @@ pub fn import_experiment(
             report.bad_items.push(l.name.clone());
             continue;
         };
-        write_item(out, &l.name, &x, &aligned, t, &ids, sem.as_ref().map(|s| s.1.as_slice()), frontend)?;
+        let extra = Extra { sem: sem.as_ref().map(|s| s.1.as_slice()), sv: sv.as_deref() };
+        write_item(out, &l.name, &x, &aligned, t, &ids, extra, frontend)?;
         items.push(ItemMeta { id: l.name.clone(), speaker: String::new(), text: l.text.clone(), stem: None, samples: Some(x.len() as u64), frames: Some(t as u64), phonemes: Some(ids.len() as u64) });
     }
     progress(lines.len(), lines.len());
@@ -175,9 +196,15 @@ pub fn import_experiment(
     Ok(ExperimentOutcome { report, written, dataset_written })
 }
 
+/// An item's optional data: semantic ids, sv embedding.
+struct Extra<'a> {
+    sem: Option<&'a [i32]>,
+    sv: Option<&'a [f32]>,
+}
+
 /// Writes one item's `.npy` files (`ssl` is `[768, t]` row-major).
 #[allow(clippy::too_many_arguments)]
-fn write_item(out: &Path, stem: &str, x: &[f32], ssl: &[f32], t: usize, ids: &[i32], sem: Option<&[i32]>, frontend: &dyn SpectralFrontend) -> Result<()> {
+fn write_item(out: &Path, stem: &str, x: &[f32], ssl: &[f32], t: usize, ids: &[i32], extra: Extra, frontend: &dyn SpectralFrontend) -> Result<()> {
     let lin = frontend.linear(&Array::from_slice(x, &[1, x.len() as i32]))?; // [1, T, F]
     let nf = frontend.n_freq();
     let spec = lin.reshape(&[t as i32, nf as i32])?.transpose_axes(&[1, 0])?.reshape(&[-1])?;
@@ -187,8 +214,11 @@ fn write_item(out: &Path, stem: &str, x: &[f32], ssl: &[f32], t: usize, ids: &[i
     npy::write_f32(&file(Folder::Spec), &[nf, t], spec.as_slice::<f32>())?;
     npy::write_i32(&file(Folder::PhonemeIds), &[ids.len()], ids)?;
     npy::write_f32(&file(Folder::Ssl), &[SSL_DIM, t], ssl)?;
-    if let Some(sem) = sem {
+    if let Some(sem) = extra.sem {
         npy::write_i32(&file(Folder::SemanticIds), &[sem.len()], sem)?;
+    }
+    if let Some(sv) = extra.sv {
+        npy::write_f32(&file(Folder::Sv), &[sv.len()], sv)?;
     }
     Ok(())
 }
