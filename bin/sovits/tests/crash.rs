@@ -142,7 +142,7 @@ fn kills_at_seeded_points_always_leave_a_resumable_run() {
         let step = checkpoints_complete(&out);
         survived += usize::from(!resume || step.is_some());
         let how = if hook { log.lines().find(|l| l.contains("stopping at")).unwrap_or_default().to_string() } else { "timed".into() };
-        eprintln!("kill {made}: {how} -> newest complete checkpoint {step:?}");
+        eprintln!("kill {made}: {how} -> newest complete checkpoint {step:?} (survived {survived} / made {made})");
     }
     let last = checkpoints_complete(&out).unwrap_or(0);
     let (status, log) = finish(train(&data, &out, last + 2, last > 0, &[]).spawn().expect("spawn"));
