@@ -20,8 +20,11 @@ use sovits_core::{Spec, registry};
 use sovits_test_support::train_fixtures::write_tone_corpus;
 
 /// The tiny generator with one narrow `mrd` resolution: small checkpoints,
-/// one written every step; no evaluation.
-const SETS: [&str; 7] = [
+/// one written every step; no evaluation. Two items at batch 2 are one step
+/// per epoch, so `epochs` is lifted: the spec's 100 would end a run at step
+/// 100, before the long run's 200 kills.
+const SETS: [&str; 8] = [
+    "trainer.epochs=1000000",
     r#"discriminators=[{"name":"mrd","params":{"resolutions":[[512,50,240]],"channels":4}}]"#,
     "trainer.segment_size=2560",
     "trainer.batch_size=2",
