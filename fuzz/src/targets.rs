@@ -23,7 +23,7 @@ pub const TARGETS: [Target; 8] = [
     Target { name: "npy", run: npy, seeds: &["tests/golden/losses/loss.in.disc_gen.2.npy", "tests/golden/losses/loss.in.kl.z_mask.npy", "fuzz/seeds/phoneme_ids.npy", "fuzz/seeds/spec_fortran.npy"] },
     Target { name: "metadata", run: metadata, seeds: &["fuzz/seeds/metadata.json"] },
     Target { name: "spec", run: spec, seeds: &["configs/ablations/no-fm.json", "configs/ablations/mpd-mrd.json", "configs/ablations/grad-clip-bf16.json"] },
-    Target { name: "pth", run: pth, seeds: &["tests/golden/interop/tiny_train_ckpt_dec.pth"] },
+    Target { name: "pth", run: pth, seeds: &["tests/golden/interop/tiny_train_ckpt_dec.pth", "tests/golden/interop/d_sample_pretrained.pth"] },
     Target { name: "safetensors", run: safetensors, seeds: &["tests/golden/trajectory/D_after_step1.small.safetensors"] },
     Target { name: "wav", run: wav, seeds: &["tests/golden/flac/tone.wav"] },
     Target { name: "flac", run: flac, seeds: &["tests/golden/flac/tone.flac"] },

@@ -20,8 +20,11 @@ use sovits_core::{Spec, registry};
 use sovits_test_support::train_fixtures::write_tone_corpus;
 
 /// The tiny generator with one narrow `mrd` resolution: small checkpoints,
-/// one written every step; no evaluation.
-const SETS: [&str; 7] = [
+/// one written every step; no evaluation. Two items at batch 2 are one step
+/// per epoch, so `epochs` is lifted: the spec's 100 would end a run at step
+/// 100, before the long run's 200 kills.
+const SETS: [&str; 8] = [
+    "trainer.epochs=1000000",
     r#"discriminators=[{"name":"mrd","params":{"resolutions":[[512,50,240]],"channels":4}}]"#,
     "trainer.segment_size=2560",
     "trainer.batch_size=2",
@@ -142,7 +145,7 @@ fn kills_at_seeded_points_always_leave_a_resumable_run() {
         let step = checkpoints_complete(&out);
         survived += usize::from(!resume || step.is_some());
         let how = if hook { log.lines().find(|l| l.contains("stopping at")).unwrap_or_default().to_string() } else { "timed".into() };
-        eprintln!("kill {made}: {how} -> newest complete checkpoint {step:?}");
+        eprintln!("kill {made}: {how} -> newest complete checkpoint {step:?} (survived {survived} / made {made})");
     }
     let last = checkpoints_complete(&out).unwrap_or(0);
     let (status, log) = finish(train(&data, &out, last + 2, last > 0, &[]).spawn().expect("spawn"));

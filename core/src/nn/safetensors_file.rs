@@ -1,11 +1,13 @@
 //! Safetensors files on disk: validated before MLX reads them, written by
 //! the `safetensors` crate through the durable write path.
 //!
-//! MLX's C++ loader aborts the process on some malformed files (a forged
-//! header length, offsets past the end), which Rust cannot catch, so every
-//! file is first read (its real size bounds the allocation) and checked with
-//! the `safetensors` crate: header, offsets, the data length, dtypes MLX
-//! knows and dims that fit MLX's `int`. Writing serializes in Rust so a
+//! MLX's C++ loader (0.32.2) rejects a forged header length or offsets past
+//! the end with an error, but loads some malformed files silently with a
+//! wrong shape (negative dimensions, a dimension of 2^32 + 64 read as 64;
+//! `tests/tests/safetensors_mlx_direct.rs`), and an abort in C++ could not be
+//! caught in Rust. So every file is first read (its real size bounds the
+//! allocation) and checked with the `safetensors` crate: header, offsets,
+//! the data length, dtypes MLX knows and dims that fit MLX's `int`. Writing serializes in Rust so a
 //! failed write (a full disk) is an error naming the file, never a silently
 //! short file.
 
