@@ -13,7 +13,7 @@
 
 use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::{Error, Result};
 use sovits_plugin_stft_mel::{DEFAULT_DFT, DftMethod, Stft};
 
@@ -167,10 +167,6 @@ impl Mrstft {
 }
 
 impl Loss for Mrstft {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     /// # Shapes
     /// `ctx.y`, `ctx.y_hat` `[B, segment_size]` -> scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
