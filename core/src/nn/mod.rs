@@ -1,6 +1,6 @@
 //! Model-agnostic building blocks shared by several plugins: the one conv
 //! helper (with fast CPU paths), weight- and spectral-normalised convs, the
-//! discriminator layer stack, signal ops on the time axis, PyTorch layout and
+//! discriminator layer stack, signal ops on the time axis, the STFT, PyTorch layout and
 //! strict loading, gradient hygiene, and the noise source.
 
 pub mod conv;
@@ -21,6 +21,7 @@ pub mod safetensors_file;
 pub mod scale_discriminator;
 pub mod signal;
 pub mod spectral_norm;
+pub mod stft;
 pub mod torch_layout;
 pub mod weight_norm;
 
