@@ -14,6 +14,7 @@ pub mod export_spec;
 pub mod gan;
 pub mod kind;
 pub mod nn;
+pub mod optim;
 pub mod register;
 pub mod registry;
 pub mod spec;

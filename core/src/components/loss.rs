@@ -50,11 +50,11 @@ impl LossTerms {
     }
 }
 
-/// A loss term; it provides the generator side, the discriminator side or both.
+/// A loss term; it provides the generator side, the discriminator side or
+/// both. The methods it implements are the one record of its sides: a side
+/// it has returns `Some`, a side it lacks keeps the default `None`, and the
+/// trainer sums what is `Some`.
 pub trait Loss {
-    /// The sides this loss contributes to.
-    fn sides(&self) -> &'static [Side];
-
     /// Generator-side value (unweighted), if this loss has one.
     fn generator(&self, _ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         Ok(None)

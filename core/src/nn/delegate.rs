@@ -2,12 +2,14 @@
 //! layers has exactly the keys of the variant it holds (e.g. a conv under
 //! weight norm or spectral norm, a scale or a period sub-discriminator).
 
-/// Implements `ModuleParameters` for the enum `$ty` whose two variants `$a(..)`
-/// and `$b(..)` each hold a module: `delegate_module_parameters!(NormConv1d: Weight, Spectral);`.
+/// Implements `ModuleParameters` for the enum `$ty` (optionally generic over
+/// one bounded parameter) whose two variants `$a(..)` and `$b(..)` each hold
+/// a module: `delegate_module_parameters!(SubDiscriminator: Scale, Period);`,
+/// `delegate_module_parameters!(NormConv<R: ConvRank>: Weight, Spectral);`.
 #[macro_export]
 macro_rules! delegate_module_parameters {
-    ($ty:ident: $a:ident, $b:ident) => {
-        impl ::mlx_rs::module::ModuleParameters for $ty {
+    ($ty:ident $(<$g:ident: $bound:path>)?: $a:ident, $b:ident) => {
+        impl $(<$g: $bound>)? ::mlx_rs::module::ModuleParameters for $ty $(<$g>)? {
             fn num_parameters(&self) -> usize {
                 match self {
                     $ty::$a(c) => c.num_parameters(),

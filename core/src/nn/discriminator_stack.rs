@@ -6,7 +6,8 @@
 
 use mlx_rs::Array;
 
-use super::norm_conv::{NormConv1d, NormConv2d};
+use super::conv_rank::ConvRank;
+use super::norm_conv::NormConv;
 use crate::error::Result;
 
 /// Negative slope of every leaky ReLU in HiFi-GAN-style models (`modules.LRELU_SLOPE`).
@@ -21,15 +22,9 @@ pub trait StackConv {
     fn forward(&mut self, x: &Array) -> Result<Array>;
 }
 
-impl StackConv for NormConv1d {
+impl<R: ConvRank> StackConv for NormConv<R> {
     fn forward(&mut self, x: &Array) -> Result<Array> {
-        NormConv1d::forward(self, x)
-    }
-}
-
-impl StackConv for NormConv2d {
-    fn forward(&mut self, x: &Array) -> Result<Array> {
-        NormConv2d::forward(self, x)
+        NormConv::forward(self, x)
     }
 }
 

@@ -7,6 +7,7 @@ use mlx_rs::{Array, ops};
 
 use super::conv::conv1d;
 use super::conv_opts::ConvOpts;
+use super::conv_rank::{Rank1, conv_weight_shape};
 use super::init::{torch_bias, torch_uniform};
 use crate::error::{Error, Result};
 
@@ -26,11 +27,9 @@ pub struct Conv1d {
 impl Conv1d {
     /// A conv with PyTorch's default init (fan_in = in/groups * k).
     pub fn new(in_channels: i32, out_channels: i32, kernel: i32, opts: ConvOpts, bias: bool) -> Result<Self> {
-        check_groups(in_channels, out_channels, opts.groups)?;
-        let cig = in_channels / opts.groups;
-        let fan_in = cig * kernel;
+        let (shape, fan_in) = conv_weight_shape::<Rank1>(in_channels, out_channels, kernel, &opts)?;
         Ok(Self {
-            weight: Param::new(torch_uniform(&[out_channels, cig, kernel], fan_in)?),
+            weight: Param::new(torch_uniform(&shape, fan_in)?),
             bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
             opts,
         })
@@ -86,16 +85,4 @@ impl Linear {
             None => y,
         })
     }
-}
-
-/// Checks that `groups` divides both channel counts.
-pub(crate) fn check_groups(in_channels: i32, out_channels: i32, groups: i32) -> Result<()> {
-    if groups < 1 || in_channels % groups != 0 || out_channels % groups != 0 {
-        return Err(Error::Shape {
-            what: "conv channels".into(),
-            expected: format!("in and out channels divisible by groups {groups}"),
-            found: format!("in {in_channels}, out {out_channels}"),
-        });
-    }
-    Ok(())
 }

@@ -13,8 +13,7 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::{Param, Parameter};
 use mlx_rs::{Array, ops, random};
 
-use super::conv::{conv1d, conv2d};
-use super::conv_opts::{Conv2dOpts, ConvOpts};
+use super::conv_rank::{ConvRank, Rank1, Rank2, conv_weight_shape};
 use super::init::{torch_bias, torch_uniform};
 use crate::error::Result;
 
@@ -47,83 +46,41 @@ pub fn spectral_weight(w_orig: &Array, u: &mut Array, v: &mut Array) -> Result<A
     Ok(ops::divide(w_orig, &sigma)?)
 }
 
-/// `spectral_norm(nn.Conv1d)`: `weight_orig` `[out,in/g,k]`, buffers `weight_u` `[out]`,
-/// `weight_v` `[in/g*k]`, `bias` `[out]`.
+/// `spectral_norm(nn.Conv1d)` or `spectral_norm(nn.Conv2d)`, by rank `R`:
+/// `weight_orig` `[out, in/g, k..]`, buffers `weight_u` `[out]`, `weight_v`
+/// `[in/g * prod(k)]`, `bias` `[out]`.
 #[derive(Debug, Clone, ModuleParameters)]
-pub struct SnConv1d {
-    /// Un-normalised weight, torch layout `[out, in/groups, k]`.
+pub struct SnConv<R: ConvRank> {
+    /// Un-normalised weight, torch layout `[out, in/groups, k..]`.
     #[param]
     pub weight_orig: Param<Array>,
     /// Left singular vector estimate `[out]` (frozen buffer).
     #[param]
     pub weight_u: Param<Array>,
-    /// Right singular vector estimate `[in/groups * k]` (frozen buffer).
+    /// Right singular vector estimate `[in/groups * prod(k)]` (frozen buffer).
     #[param]
     pub weight_v: Param<Array>,
     /// Optional bias `[out]`.
     #[param]
     pub bias: Param<Option<Array>>,
-    /// Stride, padding, dilation, groups.
-    pub opts: ConvOpts,
+    /// Stride, padding, (1-d: dilation,) groups.
+    pub opts: R::Opts,
 }
 
-impl SnConv1d {
-    /// PyTorch's default conv init for `weight_orig` and bias; random unit `u`, `v`.
-    pub fn new(in_channels: i32, out_channels: i32, kernel: i32, opts: ConvOpts, bias: bool) -> Result<Self> {
-        let cig = in_channels / opts.groups.max(1);
-        let fan_in = cig * kernel;
-        let mut s = Self {
-            weight_orig: Param::new(torch_uniform(&[out_channels, cig, kernel], fan_in)?),
-            weight_u: Param::new(random_unit(out_channels)?),
-            weight_v: Param::new(random_unit(fan_in)?),
-            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            opts,
-        };
-        s.weight_u.freeze(false);
-        s.weight_v.freeze(false);
-        Ok(s)
-    }
-
-    /// Applies the conv with the spectrally normalised weight (one power iteration).
-    ///
-    /// # Shapes
-    /// `[B, T, in]` -> `[B, T', out]`.
-    pub fn forward(&mut self, x: &Array) -> Result<Array> {
-        let w = spectral_weight(&self.weight_orig, &mut self.weight_u.value, &mut self.weight_v.value)?;
-        conv1d(x, &w, self.bias.value.as_ref(), self.opts)
-    }
-}
+/// `spectral_norm(nn.Conv1d)`: `weight_orig` `[out,in/g,k]`, buffers `weight_u` `[out]`,
+/// `weight_v` `[in/g*k]`, `bias` `[out]`.
+pub type SnConv1d = SnConv<Rank1>;
 
 /// `spectral_norm(nn.Conv2d)`: `weight_orig` `[out,in/g,kh,kw]`, buffers `weight_u`,
 /// `weight_v`, `bias` `[out]`.
-#[derive(Debug, Clone, ModuleParameters)]
-pub struct SnConv2d {
-    /// Un-normalised weight, torch layout `[out, in/groups, kh, kw]`.
-    #[param]
-    pub weight_orig: Param<Array>,
-    /// Left singular vector estimate `[out]` (frozen buffer).
-    #[param]
-    pub weight_u: Param<Array>,
-    /// Right singular vector estimate `[in/groups * kh * kw]` (frozen buffer).
-    #[param]
-    pub weight_v: Param<Array>,
-    /// Optional bias `[out]`.
-    #[param]
-    pub bias: Param<Option<Array>>,
-    /// Stride, padding and groups.
-    pub opts: Conv2dOpts,
-}
+pub type SnConv2d = SnConv<Rank2>;
 
-impl SnConv2d {
+impl<R: ConvRank> SnConv<R> {
     /// PyTorch's default conv init for `weight_orig` and bias; random unit `u`, `v`.
-    pub fn new(in_channels: i32, out_channels: i32, kernel: (i32, i32), opts: Conv2dOpts, bias: bool) -> Result<Self> {
-        let cig = in_channels / opts.groups.max(1);
-        let fan_in = cig * kernel.0 * kernel.1;
+    pub fn new(in_channels: i32, out_channels: i32, kernel: R::Kernel, opts: R::Opts, bias: bool) -> Result<Self> {
+        let (shape, fan_in) = conv_weight_shape::<R>(in_channels, out_channels, kernel, &opts)?;
         let mut s = Self {
-            weight_orig: Param::new(torch_uniform(
-                &[out_channels, cig, kernel.0, kernel.1],
-                fan_in,
-            )?),
+            weight_orig: Param::new(torch_uniform(&shape, fan_in)?),
             weight_u: Param::new(random_unit(out_channels)?),
             weight_v: Param::new(random_unit(fan_in)?),
             bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
@@ -137,9 +94,9 @@ impl SnConv2d {
     /// Applies the conv with the spectrally normalised weight (one power iteration).
     ///
     /// # Shapes
-    /// `[B, H, W, in]` -> `[B, H', W', out]`.
+    /// 1-d `[B, T, in]` -> `[B, T', out]`; 2-d `[B, H, W, in]` -> `[B, H', W', out]`.
     pub fn forward(&mut self, x: &Array) -> Result<Array> {
         let w = spectral_weight(&self.weight_orig, &mut self.weight_u.value, &mut self.weight_v.value)?;
-        conv2d(x, &w, self.bias.value.as_ref(), self.opts)
+        R::conv(x, &w, self.bias.value.as_ref(), self.opts)
     }
 }

@@ -12,10 +12,9 @@ use mlx_rs::macros::ModuleParameters;
 use mlx_rs::module::Param;
 use mlx_rs::{Array, ops};
 
-use super::conv::{conv_transpose1d, conv1d, conv2d};
-use super::conv_opts::{Conv2dOpts, ConvOpts};
+use super::conv::conv_transpose1d;
+use super::conv_rank::{ConvRank, Rank1, Rank2, check_groups, conv_weight_shape};
 use super::init::{torch_bias, torch_uniform};
-use super::plain_layers::check_groups;
 use crate::error::Result;
 
 /// `||v||` over every axis but 0, keeping dims (`[n, 1, ..]`), in `v`'s dtype
@@ -41,84 +40,47 @@ pub fn fold_weight(g: &Array, v: &Array) -> Result<Array> {
     Ok(ops::multiply(&v32, &scale)?.as_dtype(dtype)?)
 }
 
-/// `weight_norm(nn.Conv1d)`: `weight_g` `[out,1,1]`, `weight_v` `[out,in/g,k]`, `bias` `[out]`.
+/// `weight_norm(nn.Conv1d)` or `weight_norm(nn.Conv2d)`, by rank `R`:
+/// `weight_g` `[out, 1, ..]`, `weight_v` `[out, in/g, k..]`, `bias` `[out]`.
 #[derive(Debug, Clone, ModuleParameters)]
-pub struct WnConv1d {
-    /// Per-output-channel magnitude `[out, 1, 1]`.
+pub struct WnConv<R: ConvRank> {
+    /// Per-output-channel magnitude `[out, 1, ..]`.
     #[param]
     pub weight_g: Param<Array>,
-    /// Direction, torch layout `[out, in/groups, k]`.
+    /// Direction, torch layout `[out, in/groups, k..]`.
     #[param]
     pub weight_v: Param<Array>,
     /// Optional bias `[out]`.
     #[param]
     pub bias: Param<Option<Array>>,
-    /// Stride, padding, dilation, groups.
-    pub opts: ConvOpts,
+    /// Stride, padding, (1-d: dilation,) groups.
+    pub opts: R::Opts,
 }
 
-impl WnConv1d {
-    /// PyTorch's default conv init for `weight_v` and bias, `weight_g = ||weight_v||`
-    /// (so the folded weight starts equal to `weight_v`, as `weight_norm` does).
-    pub fn new(in_channels: i32, out_channels: i32, kernel: i32, opts: ConvOpts, bias: bool) -> Result<Self> {
-        check_groups(in_channels, out_channels, opts.groups)?;
-        let cig = in_channels / opts.groups;
-        let fan_in = cig * kernel;
-        let v = torch_uniform(&[out_channels, cig, kernel], fan_in)?;
-        Ok(Self {
-            weight_g: Param::new(norm_except_dim0(&v)?),
-            weight_v: Param::new(v),
-            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            opts,
-        })
-    }
-
-    /// The folded torch-layout weight `[out, in/groups, k]`.
-    pub fn weight(&self) -> Result<Array> {
-        fold_weight(&self.weight_g, &self.weight_v)
-    }
-
-    /// Applies the conv with the folded weight.
-    ///
-    /// # Shapes
-    /// `[B, T, in]` -> `[B, T', out]`.
-    pub fn forward(&self, x: &Array) -> Result<Array> {
-        conv1d(x, &self.weight()?, self.bias.value.as_ref(), self.opts)
-    }
-}
+/// `weight_norm(nn.Conv1d)`: `weight_g` `[out,1,1]`, `weight_v` `[out,in/g,k]`, `bias` `[out]`.
+pub type WnConv1d = WnConv<Rank1>;
 
 /// `weight_norm(nn.Conv2d)`: `weight_g` `[out,1,1,1]`, `weight_v` `[out,in/g,kh,kw]`, `bias` `[out]`.
-#[derive(Debug, Clone, ModuleParameters)]
-pub struct WnConv2d {
-    /// Per-output-channel magnitude `[out, 1, 1, 1]`.
-    #[param]
-    pub weight_g: Param<Array>,
-    /// Direction, torch layout `[out, in/groups, kh, kw]`.
-    #[param]
-    pub weight_v: Param<Array>,
-    /// Optional bias `[out]`.
-    #[param]
-    pub bias: Param<Option<Array>>,
-    /// Stride, padding and groups.
-    pub opts: Conv2dOpts,
+pub type WnConv2d = WnConv<Rank2>;
+
+/// PyTorch's default conv init for `weight_v` `shape` and the bias,
+/// `weight_g = ||weight_v||` (so the folded weight starts equal to
+/// `weight_v`, as `weight_norm` does): `(weight_g, weight_v, bias)`.
+fn weight_norm_init(shape: &[i32], fan_in: i32, bias_len: i32, bias: bool) -> Result<(Param<Array>, Param<Array>, Param<Option<Array>>)> {
+    let v = torch_uniform(shape, fan_in)?;
+    Ok((Param::new(norm_except_dim0(&v)?), Param::new(v), Param::new(torch_bias(bias_len, fan_in, bias)?)))
 }
 
-impl WnConv2d {
-    /// PyTorch's default init (fan_in = in/groups * kh * kw), `weight_g = ||weight_v||`.
-    pub fn new(in_channels: i32, out_channels: i32, kernel: (i32, i32), opts: Conv2dOpts, bias: bool) -> Result<Self> {
-        check_groups(in_channels, out_channels, opts.groups)?;
-        let cig = in_channels / opts.groups;
-        let fan_in = cig * kernel.0 * kernel.1;
-        let v = torch_uniform(&[out_channels, cig, kernel.0, kernel.1], fan_in)?;
-        Ok(Self {
-            weight_g: Param::new(norm_except_dim0(&v)?),
-            weight_v: Param::new(v),
-            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            opts,
-        })
+impl<R: ConvRank> WnConv<R> {
+    /// PyTorch's default conv init (fan_in = in/groups * prod(k)) for
+    /// `weight_v` and bias, `weight_g = ||weight_v||`.
+    pub fn new(in_channels: i32, out_channels: i32, kernel: R::Kernel, opts: R::Opts, bias: bool) -> Result<Self> {
+        let (shape, fan_in) = conv_weight_shape::<R>(in_channels, out_channels, kernel, &opts)?;
+        let (weight_g, weight_v, bias) = weight_norm_init(&shape, fan_in, out_channels, bias)?;
+        Ok(Self { weight_g, weight_v, bias, opts })
     }
 
-    /// The folded torch-layout weight `[out, in/groups, kh, kw]`.
+    /// The folded torch-layout weight `[out, in/groups, k..]`.
     pub fn weight(&self) -> Result<Array> {
         fold_weight(&self.weight_g, &self.weight_v)
     }
@@ -126,9 +88,9 @@ impl WnConv2d {
     /// Applies the conv with the folded weight.
     ///
     /// # Shapes
-    /// `[B, H, W, in]` -> `[B, H', W', out]`.
+    /// 1-d `[B, T, in]` -> `[B, T', out]`; 2-d `[B, H, W, in]` -> `[B, H', W', out]`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        conv2d(x, &self.weight()?, self.bias.value.as_ref(), self.opts)
+        R::conv(x, &self.weight()?, self.bias.value.as_ref(), self.opts)
     }
 }
 
@@ -156,14 +118,8 @@ impl WnConvTranspose1d {
     pub fn new(in_channels: i32, out_channels: i32, kernel: i32, stride: i32, padding: i32, bias: bool) -> Result<Self> {
         check_groups(in_channels, out_channels, 1)?;
         let fan_in = out_channels * kernel;
-        let v = torch_uniform(&[in_channels, out_channels, kernel], fan_in)?;
-        Ok(Self {
-            weight_g: Param::new(norm_except_dim0(&v)?),
-            weight_v: Param::new(v),
-            bias: Param::new(torch_bias(out_channels, fan_in, bias)?),
-            stride,
-            padding,
-        })
+        let (weight_g, weight_v, bias) = weight_norm_init(&[in_channels, out_channels, kernel], fan_in, out_channels, bias)?;
+        Ok(Self { weight_g, weight_v, bias, stride, padding })
     }
 
     /// The folded torch-layout weight `[in, out, k]`.

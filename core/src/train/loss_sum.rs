@@ -20,14 +20,12 @@ pub(crate) fn weighted_losses(gan: &Gan, side: Side, ctx: &LossContext<'_>, name
     let mut total = Array::from_f32(0.0);
     let mut terms = Vec::new();
     for (i, wl) in gan.losses.iter().enumerate() {
-        if !wl.loss.sides().contains(&side) {
-            continue;
-        }
         // the terms are independent: alternate CPU lanes (`nn::lanes`)
         let value = lanes::on(i, || match side {
             Side::Generator => wl.loss.generator(ctx),
             Side::Discriminator => wl.loss.discriminator(ctx),
         })?;
+        // a side the loss lacks is `None` (the trait's default)
         let Some(t) = value else { continue };
         // totals in f32 whatever precision a loss returned (a no-op for f32)
         let value = t.value.as_dtype(Dtype::Float32)?;

@@ -1,5 +1,6 @@
-//! AdamW with f32 master weights for bf16 training: the update is the `adamw`
-//! plugin's (torch `AdamW`, see `sovits_plugin_adamw`), applied in f32 to the
+//! AdamW with f32 master weights for bf16 training: the update is core's
+//! shared AdamW block (torch `AdamW`, see `sovits_core::optim::adamw`, which the
+//! `adamw` plugin registers in f32), applied in f32 to the
 //! f32 master parameters with f32 moments; the model computes with the bf16
 //! copies returned by [`Optimizer::compute_params`]. GPT-SoVITS itself trains
 //! with fp16 autocast + GradScaler (`GPT_SoVITS/s2_train.py`); bf16 needs no
@@ -10,7 +11,7 @@
 use mlx_rs::Dtype;
 use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
 use sovits_core::Result;
-use sovits_plugin_adamw::{AdamW, Config, parse_config};
+use sovits_core::optim::adamw::{AdamW, Config, parse_config};
 
 /// Registered name.
 pub const NAME: &str = "adamw-bf16";

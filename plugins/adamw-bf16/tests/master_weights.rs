@@ -9,7 +9,7 @@
 
 use mlx_rs::{Array, Dtype};
 use sovits_core::components::{GroupAssignment, Optimizer, OptimizerContext, ParamMap};
-use sovits_plugin_adamw::{AdamW, Config};
+use sovits_core::optim::adamw::{AdamW, Config};
 use sovits_plugin_adamw_bf16::AdamWBf16;
 
 const LR: f32 = 0.1;

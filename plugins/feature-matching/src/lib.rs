@@ -9,7 +9,7 @@
 
 use mlx_rs::{Array, Dtype, stop_gradient};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms};
 use sovits_core::{Error, Result};
 
 /// Registered name.
@@ -85,10 +85,6 @@ impl FeatureMatching {
 }
 
 impl Loss for FeatureMatching {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         Self::terms(ctx.disc).map(Some)
     }

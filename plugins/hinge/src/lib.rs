@@ -8,7 +8,7 @@
 use mlx_rs::{Array, Dtype, ops};
 use serde::{Deserialize, Serialize};
 use sovits_core::components::gan_terms::{sum_discriminator_terms, sum_generator_terms};
-use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms};
 use sovits_core::Result;
 
 /// Registered name.
@@ -43,10 +43,6 @@ impl Hinge {
 }
 
 impl Loss for Hinge {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator, Side::Discriminator]
-    }
-
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         Self::generator_terms(ctx.disc).map(Some)
     }

@@ -10,7 +10,7 @@
 
 use mlx_rs::Dtype;
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::{Error, Result};
 
 /// Registered name.
@@ -26,10 +26,6 @@ pub struct Config {}
 pub struct KlSsl;
 
 impl Loss for KlSsl {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     /// `ctx.generated.kl_ssl` as an f32 scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         let kl_ssl = &ctx.generated.kl_ssl;

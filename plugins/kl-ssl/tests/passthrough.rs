@@ -1,7 +1,7 @@
 //! `kl-ssl` reports the generator's own commitment loss unchanged.
 
 use mlx_rs::Array;
-use sovits_core::components::{Loss, Side};
+use sovits_core::components::Loss;
 use sovits_plugin_kl_ssl::KlSsl;
 use sovits_test_support::{Fixture, empty_generated, scalar};
 
@@ -26,8 +26,9 @@ fn non_scalar_kl_ssl_is_rejected() {
 
 #[test]
 fn generator_side_only_and_registered() {
-    assert_eq!(KlSsl.sides(), &[Side::Generator]);
     let spec = sovits_core::spec::ComponentSpec::named("kl-ssl");
     let loss = sovits_core::registry::build_loss(&spec, "losses[4]", &sovits_core::BuildContext::default()).unwrap();
-    assert_eq!(loss.sides(), &[Side::Generator]);
+    let fx = Fixture::new(empty_generated(), Vec::new());
+    assert!(loss.generator(&fx.ctx()).unwrap().is_some(), "kl-ssl has a generator side");
+    assert!(loss.discriminator(&fx.ctx()).unwrap().is_none(), "kl-ssl has no discriminator side");
 }

@@ -8,7 +8,7 @@
 
 use mlx_rs::{Array, Dtype};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::{Error, Result, VitsTrainOutput};
 
 /// Registered name.
@@ -64,10 +64,6 @@ impl Kl {
 }
 
 impl Loss for Kl {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         Ok(Some(LossTerms::scalar(Self::of(ctx.generated)?)))
     }

@@ -9,7 +9,7 @@
 use mlx_rs::{Array, Dtype};
 use serde::{Deserialize, Serialize};
 use sovits_core::components::gan_terms::{sum_discriminator_terms, sum_generator_terms};
-use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{DiscriminatorOutput, Loss, LossContext, LossTerms};
 use sovits_core::Result;
 
 /// Registered name.
@@ -50,10 +50,6 @@ impl Lsgan {
 }
 
 impl Loss for Lsgan {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator, Side::Discriminator]
-    }
-
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {
         Self::generator_terms(ctx.disc).map(Some)
     }

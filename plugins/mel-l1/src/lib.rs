@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::nn::signal::slice_segments;
 use sovits_core::{Error, Result};
 
@@ -27,10 +27,6 @@ pub struct Config {}
 pub struct MelL1;
 
 impl Loss for MelL1 {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     /// # Shapes
     /// `batch.spec` `[B, T, n_freq]`, `ids_slice` `[B]`, `y_hat` `[B, segment_frames * hop]` -> scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {

@@ -5,7 +5,7 @@
 //! resolution `||S_y - S_hat||_F / ||S_y||_F + mean|log S_y - log S_hat|`, averaged,
 //! with `S = sqrt(max(|STFT|^2, 1e-7))` (the power clamped before the square root,
 //! as `stft_loss.py` does, so the magnitude floor is `sqrt(1e-7)`).
-//! The STFT is `stft-mel`'s ([`sovits_plugin_stft_mel::Stft`]) with `torch.stft`'s
+//! The STFT is core's ([`sovits_core::nn::stft::Stft`], the one `stft-mel` uses) with `torch.stft`'s
 //! `center=True` framing (reflect pad `n_fft / 2` per side) and a periodic Hann
 //! window of `win_length` centred in `n_fft`.
 #![deny(missing_docs)]
@@ -13,9 +13,9 @@
 
 use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::{Error, Result};
-use sovits_plugin_stft_mel::{DEFAULT_DFT, DftMethod, Stft};
+use sovits_core::nn::stft::{DEFAULT_DFT, DftMethod, Stft};
 
 /// Registered name of this loss.
 pub const NAME: &str = "mrstft";
@@ -167,10 +167,6 @@ impl Mrstft {
 }
 
 impl Loss for Mrstft {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     /// # Shapes
     /// `ctx.y`, `ctx.y_hat` `[B, segment_size]` -> scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {

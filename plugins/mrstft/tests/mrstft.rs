@@ -11,7 +11,7 @@ use sovits_core::components::BuildContext;
 use sovits_core::registry::build_loss;
 use sovits_core::spec::ComponentSpec;
 use sovits_plugin_mrstft::{Config, Mrstft, Resolution, resolution_terms};
-use sovits_plugin_stft_mel::{DftMethod, Stft};
+use sovits_core::nn::stft::{DftMethod, Stft};
 use sovits_test_support::lcg_signal;
 
 /// Deterministic test signal: two tones plus a small LCG noise.
@@ -155,7 +155,7 @@ fn weights_and_average_follow_the_config() {
             r.hop_length,
             r.win_length,
             r.n_fft / 2,
-            sovits_plugin_stft_mel::DEFAULT_DFT,
+            sovits_core::nn::stft::DEFAULT_DFT,
         )
         .unwrap();
         let (sc, mag) = resolution_terms(&stft, &y, &y_hat).unwrap();

@@ -1,25 +1,9 @@
-//! Window and mel filterbank tables, built in f64 and rounded once to f32.
+//! The mel filterbank table, built in f64 and rounded once to f32 (the
+//! STFT window is `sovits_core::nn::stft::hann_window`).
 //!
-//! References: `torch.hann_window(win, periodic=True)` as `torch.stft` centres it in
-//! `n_fft`, and `librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)` with its
+//! Reference: `librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)` with its
 //! defaults (slaney mel scale, slaney area normalisation), which GPT-SoVITS
 //! `GPT_SoVITS/module/mel_processing.py` uses for its mel basis.
-
-use std::f64::consts::PI;
-
-/// Periodic Hann window of `win_length` samples, zero-padded on both sides to
-/// `n_fft` as `torch.stft` does (left pad `(n_fft - win_length) / 2`).
-///
-/// Requires `0 < win_length <= n_fft` (checked by the callers' configs).
-pub fn hann_window(win_length: usize, n_fft: usize) -> Vec<f64> {
-    let left = (n_fft - win_length) / 2;
-    let mut out = vec![0.0; n_fft];
-    for (i, w) in out[left..left + win_length].iter_mut().enumerate() {
-        // periodic: the denominator is the length, not length - 1
-        *w = 0.5 - 0.5 * (2.0 * PI * i as f64 / win_length as f64).cos();
-    }
-    out
-}
 
 /// Below 1 kHz the slaney scale is linear with this many Hz per mel.
 const SLANEY_HZ_PER_MEL: f64 = 200.0 / 3.0;

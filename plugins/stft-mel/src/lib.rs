@@ -12,14 +12,13 @@
 #![forbid(unsafe_code)]
 
 pub mod filters;
-pub mod stft;
 
 use mlx_rs::{Array, ops};
 use serde::{Deserialize, Serialize};
 use sovits_core::components::{BuildContext, SpectralFrontend};
 use sovits_core::{Error, Result};
 
-pub use stft::{DftMethod, Stft};
+pub use sovits_core::nn::stft::{DEFAULT_DFT, DftMethod, Stft};
 
 /// Registered name of this frontend.
 pub const NAME: &str = "stft-mel";
@@ -132,11 +131,6 @@ impl Config {
         self.build_with(self.dft)
     }
 }
-
-/// The default DFT path: `rfft`. Measured on CPU (MLX 0.32, 2 shared cores,
-/// `[4, 128000]`, log-mel, `examples/dft_bench.rs`): forward 15-16 ms vs 115-130 ms
-/// for the matmul basis, forward+backward 82-122 ms vs 300-308 ms.
-pub const DEFAULT_DFT: DftMethod = DftMethod::Rfft;
 
 /// The GPT-SoVITS spectral frontend.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 
 use mlx_rs::ops;
 use serde::{Deserialize, Serialize};
-use sovits_core::components::{Loss, LossContext, LossTerms, Side};
+use sovits_core::components::{Loss, LossContext, LossTerms};
 use sovits_core::Result;
 
 /// Options of `toy-l1` (none; unknown fields are rejected).
@@ -19,10 +19,6 @@ pub struct Config {}
 pub struct ToyL1;
 
 impl Loss for ToyL1 {
-    fn sides(&self) -> &'static [Side] {
-        &[Side::Generator]
-    }
-
     /// # Shapes
     /// `ctx.y`, `ctx.y_hat` `[B, S]` -> scalar.
     fn generator(&self, ctx: &LossContext<'_>) -> Result<Option<LossTerms>> {

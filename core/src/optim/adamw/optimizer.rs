@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mlx_rs::Dtype;
-use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
-use sovits_core::nn::lanes;
-use sovits_core::{Error, Result};
+use crate::components::{Optimizer, OptimizerContext, ParamMap};
+use crate::nn::lanes;
+use crate::error::{Error, Result};
 
-use crate::Config;
-use crate::state::{LoadError, TrainingState};
-use crate::step::{FusedUpdate, Moments, adamw_step};
+use super::config::Config;
+use super::state::{LoadError, TrainingState};
+use super::step::{FusedUpdate, Moments, adamw_step};
 
 /// torch-exact AdamW over named parameters.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ impl Optimizer for AdamW {
     /// every unknown, incomplete or mis-shaped key by name.
     fn load_state(&mut self, state: &ParamMap) -> Result<()> {
         let lr_scale = &self.lr_scale;
-        match crate::state::load(&mut self.state, state, |key| lr_scale.contains_key(key)) {
+        match super::state::load(&mut self.state, state, |key| lr_scale.contains_key(key)) {
             Ok(()) => Ok(()),
             Err(LoadError::Core(e)) => Err(e),
             Err(LoadError::Invalid(problems)) => {

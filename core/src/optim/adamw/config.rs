@@ -2,7 +2,7 @@
 //! GPT-SoVITS v2 values (`s2.json` train.betas / eps; torch's default decay).
 
 use serde::{Deserialize, Serialize};
-use sovits_core::{Error, Result};
+use crate::error::{Error, Result};
 
 /// AdamW hyper-parameters (everything except the learning rate, which the
 /// optimizer spec and the schedule own).

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use mlx_rs::{Array, Dtype};
-use sovits_core::Result;
-use sovits_core::components::ParamMap;
+use crate::error::Result;
+use crate::components::ParamMap;
 
-use crate::step::Moments;
+use super::step::Moments;
 
 /// Key of the update counter.
 pub const STEP: &str = "step";
@@ -57,11 +57,11 @@ pub(crate) enum LoadError {
     /// Every unknown, incomplete or mis-shaped key, one message each.
     Invalid(Vec<String>),
     /// An array operation failed.
-    Core(sovits_core::Error),
+    Core(crate::error::Error),
 }
 
-impl From<sovits_core::Error> for LoadError {
-    fn from(e: sovits_core::Error) -> Self {
+impl From<crate::error::Error> for LoadError {
+    fn from(e: crate::error::Error) -> Self {
         Self::Core(e)
     }
 }

@@ -5,9 +5,9 @@
 
 use mlx_rs::error::Exception;
 use mlx_rs::{Array, Dtype};
-use sovits_core::Result;
+use crate::error::Result;
 
-use crate::Config;
+use super::config::Config;
 
 /// First and second moments of one parameter and its own step count.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl FusedUpdate {
         let f = self.compiled.get_or_insert_with(|| Box::new(mlx_rs::transforms::compile::compile(update_body, true)));
         let mut out = f(&inputs.into_args())?.into_iter();
         let (Some(param), Some(exp_avg), Some(exp_avg_sq)) = (out.next(), out.next(), out.next()) else {
-            return Err(sovits_core::Error::Plugin {
+            return Err(crate::error::Error::Plugin {
                 plugin: self.plugin.into(),
                 message: "fused update returned fewer than 3 arrays".into(),
             });
