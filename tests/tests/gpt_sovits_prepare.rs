@@ -16,6 +16,7 @@ use sovits_core::data::npy;
 use sovits_core::train::run::{RunHooks, RunOptions, run};
 use sovits_core::{SpectralFrontend, registry};
 use sovits_interop::experiment::import_experiment;
+use sovits_test_support::copy_dir;
 use sovits_test_support::train_fixtures::{Quiet, tiny_spec};
 
 fn fixture() -> PathBuf {
@@ -71,19 +72,6 @@ fn prepare_from_gpt_sovits_passes_data_check_and_trains_one_step() -> anyhow::Re
     assert_eq!(summary.steps, 1);
     let r = &obs.0[0];
     assert!(r.g_total.is_finite() && r.d_total.is_finite() && r.skipped.is_none(), "{r:?}");
-    Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
     Ok(())
 }
 

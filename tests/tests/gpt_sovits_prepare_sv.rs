@@ -22,6 +22,7 @@ use sovits_core::{Spec, SpectralFrontend, registry};
 use sovits_interop::experiment::{ExperimentOutcome, import_experiment};
 use sovits_interop::tensors::{StorageType, tensor_node};
 use sovits_interop::{pickle_write, zip_container};
+use sovits_test_support::copy_dir;
 use sovits_test_support::train_fixtures::{Quiet, tiny_spec};
 
 fn fixture() -> PathBuf {
@@ -37,19 +38,6 @@ fn pro_spec() -> Spec {
 fn import(exp: &Path, ds: &Path, spec: &Spec, skip_bad: bool) -> anyhow::Result<ExperimentOutcome> {
     let frontend: Box<dyn SpectralFrontend> = registry::build_frontend(&spec.frontend, &spec.frontend.at, &spec.build_context())?;
     Ok(import_experiment(exp, ds, &*frontend, skip_bad, &mut |_, _| {})?)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Writes `values` as a contiguous f32 `[1, n]` tensor in the `torch.save` layout.

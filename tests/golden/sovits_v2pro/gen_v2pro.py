@@ -148,6 +148,25 @@ def run_g(net, sv2, sv1, dtype):
     return {k: v.detach() for k, v in out.items()}
 
 
+def closed_form_mpd7():
+    """The 7-period MPD (v2Pro/v2ProPlus) with the MPD fixture's closed-form weights."""
+    d = MultiPeriodDiscriminator(False, version="v2Pro")
+    sd = d.state_dict()
+    new = {}
+    for k, (name, p) in enumerate(d.named_parameters()):
+        if name.endswith("weight_g"):
+            continue
+        w = name[:-4] + "weight_v" if name.endswith(".bias") else name
+        fan_in = int(np.prod(sd[w].shape[1:]))
+        new[name] = torch.from_numpy(rule(k, tuple(p.shape), 1.0 / np.sqrt(fan_in)))
+    for name in sd:
+        if name.endswith("weight_g"):
+            v = new[name[:-8] + "weight_v"].double()
+            new[name] = v.flatten(1).norm(dim=1).reshape([-1] + [1] * (v.dim() - 1)).float()
+    d.load_state_dict(new, strict=True)
+    return d
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     cfg = json.load(open(os.path.join(V2, "tiny_config.json")))
@@ -178,20 +197,7 @@ def main():
         net.to(torch.float32)
     # 7-period discriminator (v2Pro/v2ProPlus) with the MPD fixture's closed-form weights.
     mpd_index = json.load(open(os.path.join(GOLD, "mpd", "index.json")))
-    d = MultiPeriodDiscriminator(False, version="v2Pro")
-    sd = d.state_dict()
-    new = {}
-    for k, (name, p) in enumerate(d.named_parameters()):
-        if name.endswith("weight_g"):
-            continue
-        w = name[:-4] + "weight_v" if name.endswith(".bias") else name
-        fan_in = int(np.prod(sd[w].shape[1:]))
-        new[name] = torch.from_numpy(rule(k, tuple(p.shape), 1.0 / np.sqrt(fan_in)))
-    for name in sd:
-        if name.endswith("weight_g"):
-            v = new[name[:-8] + "weight_v"].double()
-            new[name] = v.flatten(1).norm(dim=1).reshape([-1] + [1] * (v.dim() - 1)).float()
-    d.load_state_dict(new, strict=True)
+    d = closed_form_mpd7()
     real = torch.from_numpy(np.load(os.path.join(GOLD, "mpd", "input_real.npy")))
     fake = torch.from_numpy(np.load(os.path.join(GOLD, "mpd", "input_fake.npy")))
     res = {}

@@ -34,22 +34,8 @@ def tnpy(name):
 
 
 def make_d():
-    """The 7-period MPD with the MPD fixture's closed-form weights (as gen_v2pro.py)."""
-    d = MultiPeriodDiscriminator(False, version="v2Pro")
-    sd = d.state_dict()
-    new = {}
-    for k, (name, p) in enumerate(d.named_parameters()):
-        if name.endswith("weight_g"):
-            continue
-        w = name[:-4] + "weight_v" if name.endswith(".bias") else name
-        fan_in = int(np.prod(sd[w].shape[1:]))
-        new[name] = torch.from_numpy(G.rule(k, tuple(p.shape), 1.0 / np.sqrt(fan_in)))
-    for name in sd:
-        if name.endswith("weight_g"):
-            v = new[name[:-8] + "weight_v"].double()
-            new[name] = v.flatten(1).norm(dim=1).reshape([-1] + [1] * (v.dim() - 1)).float()
-    d.load_state_dict(new, strict=True)
-    return d
+    """The 7-period MPD with the MPD fixture's closed-form weights (gen_v2pro.py's)."""
+    return G.closed_form_mpd7()
 
 
 def one_step(version, dtype, cfg, base, traj):

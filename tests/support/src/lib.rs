@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod data_fixtures;
 pub mod dropout_replay;
+pub mod files;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;
@@ -20,6 +21,7 @@ pub mod signals;
 pub mod timing;
 pub mod train_fixtures;
 
+pub use files::copy_dir;
 pub use finite_diff::{central_differences, gradient_error};
 pub use golden::{GOLDEN, golden, read_npy};
 pub use host::{assert_close, assert_rel, max_abs_diff, scalar, values};
