@@ -7,17 +7,14 @@
 //! a per-item report and no dataset.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use serde_json::Value as Json;
-use sovits_core::data::dataset::Dataset;
 use sovits_core::data::layout::Folder;
 use sovits_core::data::npy;
-use sovits_core::train::run::{RunHooks, RunOptions, run};
 use sovits_core::{SpectralFrontend, registry};
 use sovits_interop::experiment::import_experiment;
 use sovits_test_support::copy_dir;
-use sovits_test_support::train_fixtures::{Quiet, tiny_spec};
+use sovits_test_support::train_fixtures::{check_and_train_one_step, tiny_spec};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/gpt_sovits_exp")
@@ -64,14 +61,7 @@ fn prepare_from_gpt_sovits_passes_data_check_and_trains_one_step() -> anyhow::Re
         let want_sem: Vec<i32> = line.split('\t').nth(1).unwrap_or("").split(' ').map(|v| v.parse().unwrap_or(-1)).collect();
         assert_eq!(sem, want_sem, "{name}: semantic ids");
     }
-    let report = Dataset::check(&ds, &spec.data, spec.trainer.segment_size)?;
-    assert!(report.is_ok(), "{report}");
-    let opts = RunOptions { data: ds, out: dir.path().join("run"), resume: false, init_from: None, init_may_lack: Vec::new(), max_steps: Some(1) };
-    let mut obs = Quiet(Vec::new());
-    let summary = run(spec, &opts, RunHooks::new(&AtomicBool::new(false), &mut obs))?;
-    assert_eq!(summary.steps, 1);
-    let r = &obs.0[0];
-    assert!(r.g_total.is_finite() && r.d_total.is_finite() && r.skipped.is_none(), "{r:?}");
+    check_and_train_one_step(spec, &ds, &dir.path().join("run"));
     Ok(())
 }
 

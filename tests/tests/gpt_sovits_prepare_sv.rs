@@ -11,19 +11,16 @@
 //! `7-sv_cn` file, or with a file of another shape, is a per-item problem.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use serde_json::Value as Json;
-use sovits_core::data::dataset::Dataset;
 use sovits_core::data::layout::{Folder, SV_DIM};
 use sovits_core::data::npy;
-use sovits_core::train::run::{RunHooks, RunOptions, run};
 use sovits_core::{Spec, SpectralFrontend, registry};
 use sovits_interop::experiment::{ExperimentOutcome, import_experiment};
 use sovits_interop::tensors::{StorageType, tensor_node};
 use sovits_interop::{pickle_write, zip_container};
 use sovits_test_support::copy_dir;
-use sovits_test_support::train_fixtures::{Quiet, tiny_spec};
+use sovits_test_support::train_fixtures::{check_and_train_one_step, tiny_spec};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/gpt_sovits_exp")
@@ -100,14 +97,7 @@ fn sv_embeddings_are_imported_and_a_missing_one_is_a_per_item_problem() -> anyho
     assert_eq!(sv_b, b, "b.wav: the f32 embedding unchanged");
     assert!(!Folder::Sv.file(&ds, "c.wav").exists(), "the bad item is left out");
 
-    let report = Dataset::check(&ds, &spec.data, spec.trainer.segment_size)?;
-    assert!(report.is_ok(), "{report}");
-    let opts = RunOptions { data: ds, out: dir.path().join("run"), resume: false, init_from: None, init_may_lack: Vec::new(), max_steps: Some(1) };
-    let mut obs = Quiet(Vec::new());
-    let summary = run(spec, &opts, RunHooks::new(&AtomicBool::new(false), &mut obs))?;
-    assert_eq!(summary.steps, 1);
-    let step = &obs.0[0];
-    assert!(step.g_total.is_finite() && step.d_total.is_finite() && step.skipped.is_none(), "{step:?}");
+    check_and_train_one_step(spec, &ds, &dir.path().join("run"));
     Ok(())
 }
 

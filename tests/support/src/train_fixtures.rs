@@ -101,3 +101,27 @@ impl Observer for Quiet {
     }
     fn message(&mut self, _: &str) {}
 }
+
+/// Checks the dataset at `data` (every item usable, panicking with the
+/// report otherwise), then trains `spec` on it for one step into `out` and
+/// returns that step, asserting its losses are finite and it was not skipped:
+/// the "an imported dataset trains" end of the import tests.
+pub fn check_and_train_one_step(spec: Spec, data: &Path, out: &Path) -> StepReport {
+    let report = sovits_core::data::dataset::Dataset::check(data, &spec.data, spec.trainer.segment_size).expect("dataset check");
+    assert!(report.is_ok(), "{report}");
+    let opts = sovits_core::train::run::RunOptions {
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        resume: false,
+        init_from: None,
+        init_may_lack: Vec::new(),
+        max_steps: Some(1),
+    };
+    let mut obs = Quiet(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let summary = sovits_core::train::run::run(spec, &opts, sovits_core::train::run::RunHooks::new(&stop, &mut obs)).expect("one training step");
+    assert_eq!(summary.steps, 1);
+    let step = obs.0.into_iter().next().expect("one step report");
+    assert!(step.g_total.is_finite() && step.d_total.is_finite() && step.skipped.is_none(), "{step:?}");
+    step
+}
