@@ -42,6 +42,7 @@ use sovits_core::nn::read_safetensors;
 use sovits_core::nn::weight_norm::norm_except_dim0;
 use sovits_core::train::{Trainer, params};
 use sovits_plugin_mpd::closed_form::lowbias32;
+use sovits_test_support::trajectory_inputs::{channels_last, trajectory_batch};
 use sovits_test_support::{read_npy, values};
 
 fn golden(rel: &str) -> PathBuf {
@@ -60,21 +61,6 @@ fn num(v: &Value, what: &str) -> f64 {
 
 fn npy(rel: &str) -> Array {
     read_npy(golden(rel).to_str().expect("utf-8 path"))
-}
-
-/// An int64 `.npy` as int32.
-fn i32_npy(rel: &str) -> Array {
-    let path = golden(rel);
-    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(f)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let shape: Vec<i32> = npy.shape().iter().map(|&d| d as i32).collect();
-    let data: Vec<i64> = npy.into_vec().unwrap_or_else(|e| panic!("{rel}: {e}"));
-    Array::from_slice(&data.into_iter().map(|v| v as i32).collect::<Vec<_>>(), &shape)
-}
-
-/// torch `[B, C, T]` -> channels-last `[B, T, C]`.
-fn channels_last(a: &Array) -> Array {
-    a.transpose_axes(&[0, 2, 1]).expect("transpose")
 }
 
 /// The closed-form rule of `sovits_v2pro/index.json` (`rule`).
@@ -154,19 +140,7 @@ fn build_spec(step: &Value, index: &Value, version: &str, probe_groups: &[sovits
 }
 
 fn batch(step: &Value) -> Batch {
-    let y = npy("trajectory/in.y.npy");
-    let (b, s) = (y.shape()[0], y.shape()[2]);
-    Batch {
-        ssl: Some(channels_last(&npy("trajectory/in.ssl.npy"))),
-        semantic: None,
-        spec: channels_last(&npy("trajectory/in.spec.npy")),
-        spec_lengths: i32_npy("trajectory/in.spec_lengths.npy"),
-        text: i32_npy("trajectory/in.text.npy"),
-        text_lengths: i32_npy("trajectory/in.text_lengths.npy"),
-        audio: y.reshape(&[b, s]).expect("audio [B, S]"),
-        audio_lengths: i32_npy("trajectory/in.y_lengths.npy"),
-        sv: Some(rule(&step["sv_input"])),
-    }
+    trajectory_batch(&golden("trajectory"), Some(rule(&step["sv_input"])))
 }
 
 /// Attention key biases, whose exact gradient is 0.

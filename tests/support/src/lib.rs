@@ -20,6 +20,7 @@ pub mod loss_fixture;
 pub mod signals;
 pub mod timing;
 pub mod train_fixtures;
+pub mod trajectory_inputs;
 
 pub use files::copy_dir;
 pub use finite_diff::{central_differences, gradient_error};

@@ -29,19 +29,7 @@ pub(crate) fn f32_npy(name: &str) -> Array {
     Array::from_slice(&data, &shape)
 }
 
-/// An int64 array as int32.
-pub(crate) fn i32_npy(name: &str) -> Array {
-    let npy = npy_open(name);
-    let shape: Vec<i32> = npy.shape().iter().map(|&d| d as i32).collect();
-    let data: Vec<i64> = npy.into_vec().unwrap_or_else(|e| panic!("{name}: {e}"));
-    let data: Vec<i32> = data.into_iter().map(|v| i32::try_from(v).expect("int64 fixture value fits i32")).collect();
-    Array::from_slice(&data, &shape)
-}
-
-/// torch `[B, C, T]` -> channels-last `[B, T, C]`.
-pub(crate) fn channels_last(a: &Array) -> Array {
-    a.transpose_axes(&[0, 2, 1]).expect("transpose")
-}
+pub(crate) use sovits_test_support::trajectory_inputs::channels_last;
 
 pub(crate) fn json(name: &str) -> Value {
     let path = dir().join(name);
@@ -147,19 +135,7 @@ pub(crate) fn build_spec(traj: &Value, groups: &Groups) -> Spec {
 }
 
 pub(crate) fn batch() -> Batch {
-    let y = f32_npy("in.y.npy");
-    let (b, s) = (y.shape()[0], y.shape()[2]);
-    Batch {
-        ssl: Some(channels_last(&f32_npy("in.ssl.npy"))),
-        semantic: None,
-        spec: channels_last(&f32_npy("in.spec.npy")),
-        spec_lengths: i32_npy("in.spec_lengths.npy"),
-        text: i32_npy("in.text.npy"),
-        text_lengths: i32_npy("in.text_lengths.npy"),
-        audio: y.reshape(&[b, s]).expect("audio [B, S]"),
-        audio_lengths: i32_npy("in.y_lengths.npy"),
-        sv: None,
-    }
+    sovits_test_support::trajectory_inputs::trajectory_batch(&dir(), None)
 }
 
 
