@@ -96,8 +96,13 @@ impl Trainer {
         report.ids_slice = Some(first.ids_slice.clone());
         clock.mark("g_forward", [&y, &first.y_hat, &first.z_p, &first.m_p, &first.logs_p, &first.m_q, &first.logs_q])?;
 
-        // 2. discriminator update on the detached fake
-        let d_finite = self.discriminator_update(batch, real, &y_hat_detached, &first, &mut report, &mut clock)?;
+        // 2. discriminator update on the detached fake (a spec without
+        // discriminators, e.g. a mel-only ablation, has nothing to update)
+        let d_finite = if self.d_master.is_empty() {
+            true
+        } else {
+            self.discriminator_update(batch, real, &y_hat_detached, &first, &mut report, &mut clock)?
+        };
         // 3. generator update through the updated discriminators
         let g_finite = self.generator_update(batch, &compute, real, recording.replay(), &mut report, &mut clock)?;
         report.phases = clock.finish();

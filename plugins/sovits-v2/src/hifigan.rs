@@ -2,12 +2,11 @@
 //! Reference: GPT-SoVITS `GPT_SoVITS/module/models.py::Generator` and
 //! `modules.py::{ResBlock1, ResBlock2}` (from HiFi-GAN, Kong et al. 2020).
 
-use mlx_rs::{Array, ops, random};
+use mlx_rs::{Array, ops};
 use mlx_rs::macros::ModuleParameters;
 use sovits_core::Result;
 use sovits_core::nn::discriminator_stack::LRELU_SLOPE;
 use sovits_core::nn::mixed::add;
-use sovits_core::nn::weight_norm::norm_except_dim0;
 use sovits_core::nn::{Conv1d, ConvOpts, WnConv1d, WnConvTranspose1d, lanes};
 
 use crate::activations::leaky_relu;
@@ -28,18 +27,16 @@ pub struct ResBlock {
     pub convs: Vec<WnConv1d>,
 }
 
-/// `commons.init_weights`: `weight_v ~ N(0, 0.01)`, `weight_g = ||weight_v||`.
-fn init_normal(g: &mut Array, v: &mut Array) -> Result<()> {
-    let fresh = ops::multiply(&random::normal::<f32>(v.shape(), None, None, None)?, Array::from_f32(0.01))?;
-    *g = norm_except_dim0(&fresh)?;
-    *v = fresh;
-    Ok(())
-}
-
+/// A weight-normed resblock conv with torch's default init (`weight_v`
+/// kaiming-uniform, `weight_g = ||weight_v||`). The reference calls
+/// `commons.init_weights` (`weight.data.normal_(0, 0.01)`) on these convs and
+/// on `ups`, but under `torch.nn.utils.weight_norm` that writes the derived
+/// `weight`, which the next forward recomputes from `weight_g`/`weight_v`: in
+/// GPT-SoVITS it changes nothing (measured on a fresh GPT-SoVITS `Generator`,
+/// see tests/golden/init_stats). N(0, 0.01) weights, as an earlier version
+/// drew, shrink the decoder's input path ~10^4-fold in a narrow decoder.
 fn wn_conv(ch: i32, k: i32, d: i32) -> Result<WnConv1d> {
-    let mut c = WnConv1d::new(ch, ch, k, ConvOpts::new().dilation(d).padding((k * d - d) / 2), true)?;
-    init_normal(&mut c.weight_g, &mut c.weight_v)?;
-    Ok(c)
+    WnConv1d::new(ch, ch, k, ConvOpts::new().dilation(d).padding((k * d - d) / 2), true)
 }
 
 impl ResBlock {
@@ -116,9 +113,7 @@ impl HifiGan {
         for (i, (&u, &k)) in cfg.upsample_rates.iter().zip(&cfg.upsample_kernel_sizes).enumerate() {
             let cin = c0 >> i;
             ch = c0 >> (i + 1);
-            let mut up = WnConvTranspose1d::new(cin, ch, k, u, (k - u) / 2, true)?;
-            init_normal(&mut up.weight_g, &mut up.weight_v)?;
-            ups.push(up);
+            ups.push(WnConvTranspose1d::new(cin, ch, k, u, (k - u) / 2, true)?);
             for (&rk, d) in cfg.resblock_kernel_sizes.iter().zip(&cfg.resblock_dilation_sizes) {
                 resblocks.push(ResBlock::new(&cfg.resblock, ch, rk, d)?);
             }

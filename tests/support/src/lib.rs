@@ -1,7 +1,7 @@
 //! The one test-helper crate of sovits, shared by the plugin crates' tests and
 //! the cross-crate tests in `tests/tests`: golden `.npy` loading, host
 //! read-back and comparisons, a `LossContext` whose unused fields are
-//! placeholders, deterministic test signals, central finite differences,
+//! placeholders, the reference's initialisation statistics, deterministic test signals, central finite differences,
 //! timing, synthetic datasets and specs for data and training tests, and
 //! running the real `sovits` binary end to end (`cli`).
 //!
@@ -15,6 +15,7 @@ pub mod files;
 pub mod finite_diff;
 pub mod golden;
 pub mod host;
+pub mod init_stats;
 pub mod key_list;
 pub mod loss_fixture;
 pub mod signals;
