@@ -170,3 +170,36 @@ fn non_finite_steps_are_skipped_without_touching_parameters() {
     }
 }
 
+
+/// A fresh run on k-means stand-in units gives the frozen, all-zero unit
+/// codebook of the fresh model distinct N(0, 1) vectors (else every id
+/// decodes to zero content and the prior learns no timing); the codebook is
+/// then saved, resumed and left alone. A model built outside a run keeps the
+/// reference's zero codebook.
+#[test]
+fn a_fresh_run_on_stand_in_units_fills_the_zero_codebook_once() {
+    const EMBED: &str = "quantizer.vq.layers.0._codebook.embed";
+    const INITED: &str = "quantizer.vq.layers.0._codebook.inited";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = corpus(dir.path(), 2, 32);
+    let fresh = Trainer::new(tiny_spec(&[])).expect("trainer");
+    let before = values(&params::collect(&*fresh.gan.generator, "")[EMBED]);
+    assert!(before.iter().all(|&v| v == 0.0), "a freshly built model has the reference's zero codebook");
+
+    let run_dir = dir.path().join("run");
+    train(tiny_spec(&[]), &data, &run_dir, 1, false);
+    let first = read_safetensors(&checkpoint::latest(&run_dir).expect("ckpt").join("G.safetensors")).expect("G");
+    let embed = values(&first[EMBED]);
+    let n = embed.len() as f64;
+    let mean = embed.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let rms = (embed.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n).sqrt();
+    assert!(mean.abs() < 6.0 / n.sqrt() && (rms - 1.0).abs() < 6.0 / n.sqrt(), "codebook not N(0, 1): mean {mean}, rms {rms}");
+    assert_eq!(values(&first[INITED]), [1.0]);
+    let dim = first[EMBED].shape()[1] as usize;
+    let (row0, row1) = (&embed[..dim], &embed[dim..2 * dim]);
+    assert_ne!(row0, row1, "codes must decode to distinct vectors");
+
+    train(tiny_spec(&[]), &data, &run_dir, 2, true);
+    let second = read_safetensors(&checkpoint::latest(&run_dir).expect("ckpt").join("G.safetensors")).expect("G");
+    assert_eq!(values(&second[EMBED]), embed, "resuming must keep the codebook (it is frozen)");
+}

@@ -2,7 +2,7 @@
 //! file, run by a service) the progress bar draws nothing, so this observer
 //! prints one plain line every `trainer.log_every` steps (and at the last
 //! step): step/total, D and G totals, the mel term, seconds per step and the
-//! time left.
+//! time left (the sooner of the last step and the `--minutes` budget).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,12 +20,20 @@ pub struct LineProgress {
     started: Instant,
     /// `export.gpt_sovits_weights`: where each save's GPT-SoVITS `.pth` goes, and the experiment name.
     weights: Option<(PathBuf, String)>,
+    /// When the `--minutes` budget runs out, if one is set.
+    deadline: Option<Instant>,
 }
 
 impl LineProgress {
     /// A line every `every` steps (0 is taken as 1).
     pub fn new(every: u64, weights: Option<(PathBuf, String)>) -> Self {
-        Self { every: every.max(1), last_step: None, first_step: 0, started: Instant::now(), weights }
+        Self { every: every.max(1), last_step: None, first_step: 0, started: Instant::now(), weights, deadline: None }
+    }
+
+    /// Also counts the time left against a `--minutes` budget from now.
+    pub fn with_budget(mut self, minutes: Option<f64>) -> Self {
+        self.deadline = minutes.filter(|m| m.is_finite()).map(|m| Instant::now() + Duration::from_secs_f64((m * 60.0).max(0.0)));
+        self
     }
 }
 
@@ -48,14 +56,26 @@ fn clock(seconds: f64) -> String {
 }
 
 /// One progress line; `seconds_per_step` is averaged since this process's
-/// first step, and the time left is `(last - step) * seconds_per_step`.
-pub fn line(step: u64, last: Option<u64>, d_total: f64, g_total: f64, mel: Option<f64>, seconds_per_step: f64) -> String {
+/// first step, and the time left is `(last - step) * seconds_per_step`, or
+/// `budget_left` seconds when a time budget ends the run sooner.
+pub fn line(
+    step: u64,
+    last: Option<u64>,
+    d_total: f64,
+    g_total: f64,
+    mel: Option<f64>,
+    seconds_per_step: f64,
+    budget_left: Option<f64>,
+) -> String {
     let of = last.map(|n| format!("/{n}")).unwrap_or_default();
     let mel = mel.map(|v| format!(" mel {v:.4}")).unwrap_or_default();
-    let eta = last
-        .filter(|_| seconds_per_step.is_finite())
-        .map(|n| format!(", eta {}", clock(n.saturating_sub(step) as f64 * seconds_per_step)))
-        .unwrap_or_default();
+    let by_steps = last.filter(|_| seconds_per_step.is_finite()).map(|n| n.saturating_sub(step) as f64 * seconds_per_step);
+    let eta = match (by_steps, budget_left) {
+        (Some(s), Some(b)) if b < s => format!(", eta {} (time budget)", clock(b)),
+        (None, Some(b)) => format!(", eta {} (time budget)", clock(b)),
+        (Some(s), _) => format!(", eta {}", clock(s)),
+        (None, None) => String::new(),
+    };
     format!("step {step}{of}: d {d_total:.4} g {g_total:.4}{mel} | {seconds_per_step:.2} s/step{eta}")
 }
 
@@ -74,7 +94,8 @@ impl Observer for LineProgress {
         let done = r.step.saturating_sub(self.first_step).max(1);
         let per_step = self.started.elapsed().as_secs_f64() / done as f64;
         let mel = r.terms.iter().find(|(k, _)| k == "g/mel-l1").map(|(_, v)| f64::from(*v));
-        eprintln!("{}", line(r.step, self.last_step, f64::from(r.d_total), f64::from(r.g_total), mel, per_step));
+        let budget_left = self.deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
+        eprintln!("{}", line(r.step, self.last_step, f64::from(r.d_total), f64::from(r.g_total), mel, per_step, budget_left));
     }
 
     fn message(&mut self, text: &str) {
@@ -94,8 +115,18 @@ mod tests {
 
     #[test]
     fn a_line_names_step_losses_speed_and_time_left() {
-        let l = line(20, Some(100), 1.5, 40.25, Some(0.75), 2.5);
+        let l = line(20, Some(100), 1.5, 40.25, Some(0.75), 2.5, None);
         assert_eq!(l, "step 20/100: d 1.5000 g 40.2500 mel 0.7500 | 2.50 s/step, eta 0:03:20");
-        assert_eq!(line(7, None, 1.0, 2.0, None, 0.5), "step 7: d 1.0000 g 2.0000 | 0.50 s/step");
+        assert_eq!(line(7, None, 1.0, 2.0, None, 0.5, None), "step 7: d 1.0000 g 2.0000 | 0.50 s/step");
+    }
+
+    #[test]
+    fn a_time_budget_that_ends_the_run_first_sets_the_time_left() {
+        // 80 steps at 2.5 s would take 200 s; the budget has 90 s left
+        let l = line(20, Some(100), 1.5, 40.25, None, 2.5, Some(90.0));
+        assert_eq!(l, "step 20/100: d 1.5000 g 40.2500 | 2.50 s/step, eta 0:01:30 (time budget)");
+        // a budget longer than the remaining steps changes nothing
+        assert_eq!(line(20, Some(100), 1.5, 40.25, None, 2.5, Some(900.0)), "step 20/100: d 1.5000 g 40.2500 | 2.50 s/step, eta 0:03:20");
+        assert_eq!(line(7, None, 1.0, 2.0, None, 0.5, Some(61.0)), "step 7: d 1.0000 g 2.0000 | 0.50 s/step, eta 0:01:01 (time budget)");
     }
 }

@@ -152,7 +152,7 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
     let weights = if root { weights } else { None };
     let mut progress = Progress { bar, weights: weights.clone() };
     // without a terminal the bar draws nothing: print plain lines instead
-    let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every, weights);
+    let mut lines = crate::progress_line::LineProgress::new(spec.trainer.log_every, weights).with_budget(args.minutes);
     let observer: &mut dyn Observer = if root && !std::io::stderr().is_terminal() { &mut lines } else { &mut progress };
     let mut evaluator = sovits_eval::HeldOutEvaluator::new(&spec).context("building the evaluator")?;
     let hooks = RunHooks::new(&stop, observer).with_evaluator(&mut evaluator).with_group(group);

@@ -41,6 +41,18 @@ pub trait Generator: ModuleParameters {
         })
     }
 
+    /// Gives a frozen unit codebook that is still all zero (a freshly built
+    /// model: GPT-SoVITS's own fresh `SynthesizerTrn` has an all-zero codebook
+    /// too, learnt only in pretraining) distinct vectors drawn from N(0, 1)
+    /// with `seed`, so that semantic ids this model's quantizer did not make
+    /// (the k-means stand-in of `prepare --units kmeans`) decode to distinct
+    /// content instead of all to zero. Returns whether it changed anything;
+    /// generators without such a codebook keep this default (`false`).
+    fn seed_zero_codebook(&mut self, seed: u64) -> Result<bool> {
+        let _ = seed;
+        Ok(false)
+    }
+
     /// Named parameter groups the spec may refer to (for per-group lr and freezing).
     fn parameter_groups(&self) -> Vec<ParamGroup>;
 

@@ -85,6 +85,20 @@ impl Trainer {
         Ok(t)
     }
 
+    /// Gives the generator's frozen unit codebook distinct vectors when it
+    /// is still all zero (see
+    /// [`crate::components::Generator::seed_zero_codebook`]), drawn with
+    /// `trainer.seed`, and writes them into the compute copies. Called for a
+    /// fresh run on k-means stand-in units, whose ids would otherwise all
+    /// decode to zero. Returns whether the codebook was filled.
+    pub fn seed_zero_codebook(&mut self) -> Result<bool> {
+        let filled = self.gan.generator.seed_zero_codebook(self.spec.trainer.seed)?;
+        if filled {
+            self.push_params()?;
+        }
+        Ok(filled)
+    }
+
     /// Replaces every generator (`g`, state-dict keys) and discriminator (`d`,
     /// the joint keys of [`Trainer::d_master`]) parameter, strictly: a missing,
     /// unexpected or mis-shaped key is an error naming it. The f32 masters are

@@ -101,6 +101,31 @@ impl ResidualVectorQuantizer {
         Ok(Self { vq: ResidualVectorQuantization { layers: (0..n_q).map(|_| layer()).collect::<Result<_>>()? }, dim })
     }
 
+    /// Fills every codebook that is all zero with N(0, 1) vectors drawn
+    /// from a key made of `seed` (not MLX's global PRNG, so the draw does not
+    /// shift the model's other random state), `embed_avg` alike and
+    /// `inited` = 1, `cluster_size` = 1 per code. Returns whether any stage
+    /// was filled. See [`sovits_core::components::Generator::seed_zero_codebook`].
+    pub fn seed_zero_codebooks(&mut self, seed: u64) -> Result<bool> {
+        let mut filled = false;
+        for (i, layer) in self.vq.layers.iter_mut().enumerate() {
+            let cb = &mut layer._codebook;
+            let zero = ops::all(&ops::eq(&*cb.embed, Array::from_f32(0.0))?, None)?.item_exact::<bool>();
+            if !zero {
+                continue;
+            }
+            let key = mlx_rs::random::key(seed.wrapping_add(i as u64))?;
+            let shape = cb.embed.shape().to_vec();
+            let fresh = mlx_rs::random::normal::<f32>(&shape, None, None, &key)?;
+            *cb.embed = fresh.clone();
+            *cb.embed_avg = fresh;
+            *cb.cluster_size = Array::ones::<f32>(&[shape[0]])?;
+            *cb.inited = Array::ones::<f32>(&[1])?;
+            filled = true;
+        }
+        Ok(filled)
+    }
+
     /// Eval-mode `forward`: residual encoding; returns the quantized sum (no
     /// gradient reaches `x`, as in the reference's eval mode) and the codes.
     ///

@@ -271,6 +271,10 @@ impl Generator for SynthesizerTrn {
         Ok(o.reshape(&[b, s])?)
     }
 
+    fn seed_zero_codebook(&mut self, seed: u64) -> Result<bool> {
+        self.quantizer.seed_zero_codebooks(seed)
+    }
+
     fn parameter_groups(&self) -> Vec<ParamGroup> {
         vec![ParamGroup {
             name: "text".into(),

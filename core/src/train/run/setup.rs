@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::data::dataset::Dataset;
 use crate::data::holdout::HoldOut;
+use crate::data::metadata::Units;
 use crate::data::sampler::{BucketSampler, Cursor};
 use crate::distributed::Group;
 use crate::error::{Error, Result};
@@ -82,6 +83,12 @@ pub(super) fn prepare(
         }
     }
     let cursor = restore(&mut trainer, opts, ranks, obs)?;
+    if !opts.resume && opts.init_from.is_none() && dataset.units() == Units::KmeansStandin && trainer.seed_zero_codebook()? {
+        obs.message(
+            "the fresh model's unit codebook is all zero (as GPT-SoVITS's fresh model: it is learnt in pretraining), so \
+             every k-means stand-in id would decode to zero content; filled it with N(0, 1) vectors (trainer.seed)",
+        );
+    }
     if ranks.root() {
         let dropped = crate::train::recovery::truncate_metrics(&out.join("metrics.jsonl"), trainer.step)?;
         if dropped > 0 {
