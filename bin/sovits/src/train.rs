@@ -161,6 +161,10 @@ pub fn run_train(spec: Spec, args: &TrainArgs) -> Result<()> {
         return Ok(());
     }
     progress.bar.finish();
+    // curves.png was drawn at the last evaluation; bring it to the last step
+    if let Err(e) = sovits_eval::redraw_curves(&args.out) {
+        eprintln!("warning: could not redraw {}: {e:#}", args.out.join("curves.png").display());
+    }
     let resources = serde_json::json!({ "peak_rss_bytes": crate::sweep::peak_rss_bytes() });
     std::fs::write(args.out.join("resources.json"), resources.to_string())
         .with_context(|| format!("writing {}", args.out.join("resources.json").display()))?;

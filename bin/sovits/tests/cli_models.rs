@@ -138,3 +138,20 @@ fn training_eval_and_infer_show_what_a_person_reads_and_hears() {
     let (ours, theirs) = (rms(&audio), rms(&decoded));
     assert!(ours > 0.1 * theirs && ours < 10.0 * theirs, "infer rms {ours}, reference decode rms {theirs}");
 }
+
+/// A run that ends between evaluations (a time budget, Ctrl-C, `--steps`)
+/// redraws `curves.png` up to its last step, so the picture matches the
+/// final checkpoint.
+#[test]
+fn a_run_ending_between_evaluations_redraws_its_curves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = corpus(dir.path());
+    let run = dir.path().join("run");
+    run_ok(EXE, &tiny_args(&["--set", "trainer.eval_every=2", "train", "--data", s(&data), "--out", s(&run), "--steps", "2"]));
+    let at_eval = std::fs::read(run.join("curves.png")).expect("curves.png after the step-2 evaluation");
+    run_ok(EXE, &tiny_args(&["--set", "trainer.eval_every=2", "train", "--data", s(&data), "--out", s(&run), "--resume", "--steps", "3"]));
+    assert!(!run.join("samples/step-3").exists(), "step 3 is not an evaluation step");
+    let at_end = std::fs::read(run.join("curves.png")).expect("curves.png");
+    assert_ne!(at_end, at_eval, "curves.png still shows the step-2 evaluation after step 3");
+    assert!(png_size(&run.join("curves.png")).0 >= 800);
+}

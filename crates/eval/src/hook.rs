@@ -1,6 +1,7 @@
 //! The run loop's evaluator: scores the trainer's generator on the held-out
 //! items with the spec's frontend, writes samples and mel figures into
-//! `RUN/samples/step-N/` and redraws `RUN/curves.png`.
+//! `RUN/samples/step-N/` and redraws `RUN/curves.png`; [`redraw_curves`]
+//! draws it once more when a run ends between evaluations.
 
 use std::path::Path;
 
@@ -55,4 +56,17 @@ impl Evaluator for HeldOutEvaluator {
         }
         Ok(pairs)
     }
+}
+
+/// Redraws `RUN/curves.png` from `RUN/metrics.jsonl` with every step logged,
+/// for a run that ended after its last evaluation (a time budget, Ctrl-C),
+/// so the picture reaches the final step. Does nothing (returns `false`)
+/// when the run has no curves yet: it never evaluated.
+pub fn redraw_curves(run: &Path) -> Result<bool> {
+    let (png, metrics) = (run.join("curves.png"), run.join("metrics.jsonl"));
+    if !png.is_file() || !metrics.is_file() {
+        return Ok(false);
+    }
+    curves::draw(&png, &curves::read_rows(&metrics)?)?;
+    Ok(true)
 }

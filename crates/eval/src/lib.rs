@@ -19,6 +19,6 @@ pub mod wav;
 pub mod yin;
 
 pub use held_out::{Evaluation, ItemScores, SamplesOut, evaluate};
-pub use hook::HeldOutEvaluator;
+pub use hook::{HeldOutEvaluator, redraw_curves};
 pub use scores::{Reference, Scorer, Scores};
 pub use yin::YinConfig;
