@@ -79,7 +79,11 @@ fn draw_inner(path: &Path, rows: &[Value]) -> std::result::Result<(), String> {
                 continue;
             }
             let colour = Palette99::pick(i).to_rgba();
-            let drawn = chart.draw_series(LineSeries::new(line.iter().copied(), colour.stroke_width(2))).map_err(|x| e(&x))?;
+            // per-step training series are jagged: a 2-px polyline's miter
+            // joins at their sharp spikes shoot far past the data (and out
+            // of the panel), so they are drawn 1 px wide
+            let width = if key.starts_with("eval/") { 2 } else { 1 };
+            let drawn = chart.draw_series(LineSeries::new(line.iter().copied(), colour.stroke_width(width))).map_err(|x| e(&x))?;
             drawn.label(*key).legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
             if key.starts_with("eval/") {
                 chart.draw_series(line.iter().map(|&p| Circle::new(p, 4, colour.filled()))).map_err(|x| e(&x))?;
