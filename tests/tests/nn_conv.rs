@@ -10,6 +10,7 @@
 
 use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
 use sovits_core::nn::conv::{conv1d, conv2d, conv_transpose1d};
+use sovits_core::nn::matmul_nt::matmul_nt;
 use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{
     Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
@@ -126,6 +127,18 @@ fn shifted_rows_backward_equals_autodiff_of_slices() {
         let (y0, g0) = grad(&plain);
         assert_eq!(y1, y0, "windows b{b} rows{rows} s{s} c{c} m{m} tout{tout}");
         assert_close(&format!("overlap-add b{b} rows{rows} m{m}"), &g1, &g0, 1e-6, 1e-6);
+    }
+}
+
+/// `matmul_nt`'s hand-written backward (the weight gradient as `dy^T @ x`,
+/// in the weight's own layout) equals autodiff of `x @ w^T`, plain and
+/// batched over a leading axis as the grouped im2col path uses it.
+#[test]
+fn matmul_nt_equals_autodiff_of_the_transposed_product() {
+    for (xs, ws) in [(vec![7, 12], vec![5, 12]), (vec![3, 7, 12], vec![3, 5, 12])] {
+        let (x, w) = (arr(&xs, 11), arr(&ws, 12));
+        let plain = |x: &Array, w: &Array| ops::matmul(x, &w.swap_axes(-1, -2).unwrap()).unwrap();
+        compare(&format!("matmul_nt {xs:?} x {ws:?}"), &|x, w| matmul_nt(x, w).unwrap(), &plain, &x, &w);
     }
 }
 

@@ -9,6 +9,7 @@ use mlx_rs::ops::indexing::TryIndexOp;
 use mlx_rs::{Array, ops};
 
 use super::conv_opts::{Conv2dOpts, ConvOpts};
+use super::matmul_nt::matmul_nt;
 use super::torch_layout::{conv1d_weight_to_mlx, conv2d_weight_to_mlx, conv_transpose1d_weight_to_mlx};
 use crate::error::Result;
 
@@ -174,17 +175,19 @@ fn im2col_conv(x: &Array, w: &Array, o: ConvOpts, custom_backward: bool) -> Resu
         ops::stack(&taps, 2)? // [b, tout, k, c]
     };
     let cog = co / g;
+    // the weight in [out, k*in] order: a transpose inside each output row
+    // (see `matmul_nt` for why not [k*in, out])
     if g == 1 {
         let cols = cols.reshape(&[b * tout, k * c])?;
-        let wm = w.transpose_axes(&[2, 1, 0])?.reshape(&[k * c, co])?;
-        return Ok(ops::matmul(&cols, &wm)?.reshape(&[b, tout, co])?);
+        let wm = w.transpose_axes(&[0, 2, 1])?.reshape(&[co, k * c])?;
+        return Ok(matmul_nt(&cols, &wm)?.reshape(&[b, tout, co])?);
     }
     let cols = cols
         .reshape(&[b, tout, k, g, cg])?
         .transpose_axes(&[3, 0, 1, 2, 4])?
         .reshape(&[g, b * tout, k * cg])?;
-    let wm = w.reshape(&[g, cog, cg, k])?.transpose_axes(&[0, 3, 2, 1])?.reshape(&[g, k * cg, cog])?;
-    let y = ops::matmul(&cols, &wm)?; // [g, b*tout, cog]
+    let wm = w.reshape(&[g, cog, cg, k])?.transpose_axes(&[0, 1, 3, 2])?.reshape(&[g, cog, k * cg])?;
+    let y = matmul_nt(&cols, &wm)?; // [g, b*tout, cog]
     Ok(y.reshape(&[g, b, tout, cog])?.transpose_axes(&[1, 2, 0, 3])?.reshape(&[b, tout, co])?)
 }
 

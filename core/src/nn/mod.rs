@@ -13,6 +13,7 @@ pub mod discriminator_stack;
 pub mod grad;
 pub mod init;
 pub mod lanes;
+pub mod matmul_nt;
 pub mod plain_layers;
 pub mod mixed;
 pub mod noise;

@@ -26,7 +26,13 @@ pub fn norm_except_dim0(v: &Array) -> Result<Array> {
     Ok(ops::sqrt(&sum)?)
 }
 
-/// The folded weight `g * v / ||v||` in `v`'s (torch) layout.
+/// The folded weight `g * v / ||v||` with `v`'s (torch) shape.
+///
+/// Its elements are stored channels-last (`v`'s axis 1 moved to the end)
+/// and handed back as a torch-shaped view of that storage: every conv path
+/// moves axis 1 last before its GEMM (`[out, k.., in]`), which then needs no
+/// copy, and the element-wise multiply that forms the weight does the
+/// transpose on the way. Values are bit-identical to the plain fold.
 ///
 /// # Shapes
 /// `g` `[n, 1, ..]`, `v` `[n, ..]` -> `v`'s shape.
@@ -37,7 +43,14 @@ pub fn fold_weight(g: &Array, v: &Array) -> Result<Array> {
     let dtype = v.dtype();
     let (g32, v32) = (g.as_dtype(mlx_rs::Dtype::Float32)?, v.as_dtype(mlx_rs::Dtype::Float32)?);
     let scale = ops::divide(&g32, &norm_except_dim0(&v32)?)?;
-    Ok(ops::multiply(&v32, &scale)?.as_dtype(dtype)?)
+    let n = v.ndim() as i32;
+    if n < 3 {
+        return Ok(ops::multiply(&v32, &scale)?.as_dtype(dtype)?);
+    }
+    let to_last: Vec<i32> = std::iter::once(0).chain(2..n).chain(std::iter::once(1)).collect();
+    let back: Vec<i32> = std::iter::once(0).chain(std::iter::once(n - 1)).chain(1..n - 1).collect();
+    let w = ops::multiply(&v32.transpose_axes(&to_last)?, &scale.transpose_axes(&to_last)?)?;
+    Ok(w.as_dtype(dtype)?.transpose_axes(&back)?)
 }
 
 /// `weight_norm(nn.Conv1d)` or `weight_norm(nn.Conv2d)`, by rank `R`:
