@@ -11,6 +11,7 @@
 use mlx_rs::{Array, ops, transforms::value_and_grad_with_argnums};
 use sovits_core::nn::conv::{conv1d, conv2d, conv_transpose1d};
 use sovits_core::nn::matmul_nt::matmul_nt;
+use sovits_core::nn::NormConv2d;
 use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{
     Conv1dPath, choose_conv1d, conv1d_along, conv1d_im2col, conv1d_mlx, conv1d_space_to_batch, conv2d_fold_width,
@@ -186,6 +187,28 @@ fn conv2d_fold_matches_mlx() {
         ));
     }
     eprintln!("conv2d fold max abs diff {worst:e}");
+}
+
+/// A `(kh, 1)` conv applied to width-folded columns equals `conv2d` on the
+/// unfolded map, bit for bit (the same conv1d path, bias added after), under
+/// weight norm and spectral norm; other kernels are errors, not panics.
+#[test]
+fn column_conv_on_folded_width_equals_conv2d() {
+    let (b, h, wd, ci, co) = (2, 19, 3, 4, 6);
+    let x = arr(&[b, h, wd, ci], 31);
+    let folded = x.transpose_axes(&[0, 2, 1, 3]).unwrap().reshape(&[b * wd, h, ci]).unwrap();
+    for spectral in [false, true] {
+        let opts = Conv2dOpts::new().stride((3, 1)).padding((2, 0));
+        let mut conv = NormConv2d::new(ci, co, (5, 1), opts, spectral).unwrap();
+        let mut twin = conv.clone();
+        let want = values(&twin.forward(&x).unwrap());
+        let y = conv.forward_columns(&folded).unwrap();
+        let (n, c) = (y.shape()[1], y.shape()[2]);
+        let got = y.reshape(&[b, wd, n, c]).unwrap().transpose_axes(&[0, 2, 1, 3]).unwrap();
+        assert_eq!(values(&got), want, "spectral norm: {spectral}");
+    }
+    let mut square = NormConv2d::new(ci, co, (3, 3), Conv2dOpts::new(), false).unwrap();
+    assert!(square.forward_columns(&folded).is_err());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use mlx_rs::Array;
 use mlx_rs::macros::ModuleParameters;
 use sovits_core::Result;
-use sovits_core::nn::discriminator_stack::run_discriminator_stack;
+use sovits_core::nn::LRELU_SLOPE;
 use sovits_core::nn::Conv2dOpts;
 use sovits_core::nn::norm_conv::NormConv2d;
 use sovits_core::nn::signal::reflect_pad;
@@ -57,7 +57,21 @@ impl DiscriminatorP {
         let p = self.period;
         let n_pad = (p - s % p) % p;
         let x = reflect_pad(y, 0, n_pad)?;
-        let h = x.reshape(&[b, (s + n_pad) / p, p, 1])?;
-        run_discriminator_stack(&mut self.convs, &mut self.conv_post, &h)
+        let rows = (s + n_pad) / p;
+        // the p columns folded into the batch once, [B*p, H, C] through every
+        // layer; feature maps are views of it in the reference's axis order
+        let mut h = x.reshape(&[b, rows, p])?.swap_axes(1, 2)?.reshape(&[b * p, rows, 1])?;
+        let unfold = |a: &Array| -> Result<Array> {
+            let (n, c) = (a.shape()[1], a.shape()[2]);
+            Ok(a.reshape(&[b, p, n, c])?.transpose_axes(&[0, 2, 1, 3])?)
+        };
+        let mut fmap = Vec::with_capacity(self.convs.len() + 1);
+        for conv in &mut self.convs {
+            h = mlx_rs::nn::leaky_relu(&conv.forward_columns(&h)?, LRELU_SLOPE)?;
+            fmap.push(unfold(&h)?);
+        }
+        let last = unfold(&self.conv_post.forward_columns(&h)?)?;
+        fmap.push(last.clone());
+        Ok((last.reshape(&[b, -1])?, fmap))
     }
 }
