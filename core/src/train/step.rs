@@ -169,7 +169,7 @@ impl Trainer {
         let side = side_gradients(inputs, grad_reduce.as_ref(), |g_params, names| {
             params::assign(&mut *gan.generator, "", &g_params);
             let out = gan.generator.forward_train(compute, &mut replay)?;
-            let disc = run_discriminators(gan, real.y_d, &out.y_hat)?;
+            let disc = crate::components::real_fake::with_constant_real(|| run_discriminators(gan, real.y_d, &out.y_hat))?;
             let ctx = LossContext {
                 batch, y: real.y, y_hat: &out.y_hat, generated: &out, disc: &disc, frontend: &*gan.frontend, segment_frames,
             };
