@@ -1,5 +1,6 @@
-//! Running a discriminator on real and generated audio as one batch: the
-//! shared half of every `Discriminator::forward` (HiFi-GAN's
+//! Running a discriminator on real and generated audio as one batch (or,
+//! in the generator update, as two: [`with_constant_real`]): the shared
+//! half of every `Discriminator::forward` (HiFi-GAN's
 //! `forward(y, y_hat) -> (y_d_rs, y_d_gs, fmap_rs, fmap_gs)`), so a new
 //! discriminator writes only its one-batch forward.
 
