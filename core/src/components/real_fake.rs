@@ -78,7 +78,8 @@ where
     Ok((logits, fmaps))
 }
 
-/// Runs `f` on real and fake audio as one batch `[2B, S]` and splits every
+/// Runs `f` on real and fake audio as one batch `[2B, S]` (two `[B, S]`
+/// batches under [`with_constant_real`]) and splits every
 /// output back into real and fake halves.
 ///
 /// # Shapes
