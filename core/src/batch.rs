@@ -55,6 +55,27 @@ pub struct VitsTrainOutput {
     pub kl_ssl: Array,
 }
 
+impl VitsTrainOutput {
+    /// Every field through `stop_gradient` (lazy): what the discriminator
+    /// update sees of the generator's output, as the reference's
+    /// `y_hat.detach()`.
+    pub fn detached(&self) -> mlx_rs::error::Result<Self> {
+        let sg = mlx_rs::stop_gradient;
+        Ok(Self {
+            y_hat: sg(&self.y_hat)?,
+            ids_slice: sg(&self.ids_slice)?,
+            z_mask: sg(&self.z_mask)?,
+            z: sg(&self.z)?,
+            z_p: sg(&self.z_p)?,
+            m_p: sg(&self.m_p)?,
+            logs_p: sg(&self.logs_p)?,
+            m_q: sg(&self.m_q)?,
+            logs_q: sg(&self.logs_q)?,
+            kl_ssl: sg(&self.kl_ssl)?,
+        })
+    }
+}
+
 /// Inputs of `Generator::infer` (GPT-SoVITS `SynthesizerTrn.decode`).
 #[derive(Debug, Clone)]
 pub struct InferInput {

@@ -163,6 +163,9 @@ fn non_finite_steps_are_skipped_without_touching_parameters() {
     assert!(r1.skipped.as_deref().is_some_and(|s| s.contains("non-finite")), "{r1:?}");
     assert!(r2.skipped.is_some());
     assert_eq!(t.nonfinite_in_row, 2);
+    // the discriminator's update is built before its loss is known (masked,
+    // then settled): a skipped one leaves no step counted either
+    assert_eq!((t.opt_g.step_count(), t.opt_d.step_count()), (0, 0), "skipped updates were counted");
     let (g1, d1) = snapshot(&t);
     for (k, v) in g0.iter().chain(&d0) {
         let after = g1.get(k).or_else(|| d1.get(k)).expect("same keys");

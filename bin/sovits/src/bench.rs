@@ -36,7 +36,9 @@ pub struct BenchArgs {
     /// Untimed warm-up steps per configuration.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
-    /// Also time each phase of the step (adds host syncs between phases).
+    /// Also time each phase of the step: `build` (tracing the graph), `grads`
+    /// (its one evaluation: generator forward, discriminator update,
+    /// generator backward) and `g_update` (adds a host sync between them).
     #[arg(long)]
     pub profile: bool,
     /// Write the results as JSON here.

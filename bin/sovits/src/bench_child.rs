@@ -48,7 +48,8 @@ pub struct ChildArgs {
     /// Untimed warm-up steps.
     #[arg(long)]
     pub warmup: usize,
-    /// Time each phase of the step (adds a sync between phases).
+    /// Time each phase of the step (`build`, `grads`, `g_update`; adds a
+    /// host sync between them).
     #[arg(long)]
     pub profile: bool,
     #[command(flatten)]

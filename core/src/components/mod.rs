@@ -19,7 +19,7 @@ pub use frontend::SpectralFrontend;
 pub use gan_terms::{sum_discriminator_terms, sum_generator_terms};
 pub use generator::{Generator, ParamGroup};
 pub use loss::{Loss, LossContext, LossTerms, Side};
-pub use optimizer::{GroupAssignment, Optimizer, OptimizerContext};
+pub use optimizer::{GroupAssignment, Optimizer, OptimizerContext, PendingUpdate};
 pub use real_fake::{forward_real_fake, unzip_outputs};
 
 /// Parameters or gradients keyed by their PyTorch state-dict name, in a fixed

@@ -8,7 +8,6 @@ pub mod epoch_saves;
 pub mod evaluate;
 pub mod loss_sum;
 pub mod metrics;
-pub mod noise_replay;
 pub mod params;
 pub mod phase_clock;
 pub mod precision;

@@ -1,7 +1,10 @@
 //! Differentiating one side of the GAN (discriminator or generator): the
 //! weighted loss and its gradient with respect to every trained parameter,
 //! the gradients made contiguous, f32 and (data-parallel) reduced, their
-//! global norm, and the clipped optimizer step when all of it is finite.
+//! global norm, and the clipped optimizer step when all of it is finite
+//! (checked on the host for the generator; as a mask inside the lazy
+//! optimizer step for the discriminator, whose update is built before
+//! anything is evaluated).
 //! Both updates of a step go through here, so they cannot drift apart.
 
 use std::cell::RefCell;
@@ -42,12 +45,48 @@ impl SideGradients {
         if !self.finite() {
             return Ok(false);
         }
-        let grads = match clip {
-            Some(c) => params::clip(&self.grads, &self.norm, c)?,
-            None => self.grads,
-        };
-        opt.update(master, &grads)?;
+        opt.update(master, &clipped(&self.grads, &self.norm, clip)?)?;
         Ok(true)
+    }
+}
+
+/// One side's loss and gradients as a lazy graph (nothing evaluated yet).
+/// The step builds both sides' graphs and evaluates them together, so that
+/// nothing is evaluated inside the generator's trace.
+pub(crate) struct LazySide {
+    /// `[weighted total, terms...]`.
+    values: Vec<Array>,
+    /// Log keys of the terms.
+    names: Vec<String>,
+    /// f32 gradients, reduced over ranks when a reducer is set.
+    grads: ParamMap,
+    /// Global gradient norm.
+    norm: Array,
+}
+
+impl LazySide {
+    /// The arrays to evaluate before [`LazySide::finish`] reads them.
+    pub fn outputs(&self) -> impl Iterator<Item = &Array> {
+        self.values.iter().chain(std::iter::once(&self.norm))
+    }
+
+    /// Whether the loss total and the gradient norm are finite, as a lazy
+    /// 0-d bool (the mask of a masked optimizer step).
+    pub fn finite_mask(&self) -> Result<Array> {
+        let total = self.values[0].is_finite()?;
+        Ok(mlx_rs::ops::logical_and(&total, &self.norm.is_finite()?)?)
+    }
+
+    /// The gradients clipped to a global norm of `clip` when set (lazy).
+    pub fn clipped(&self, clip: Option<f32>) -> Result<ParamMap> {
+        clipped(&self.grads, &self.norm, clip)
+    }
+
+    /// Reads the evaluated values (evaluating what is not yet).
+    pub fn finish(self) -> Result<SideGradients> {
+        mlx_rs::transforms::eval(self.outputs())?;
+        let terms = self.names.into_iter().zip(self.values[1..].iter().map(scalar)).collect();
+        Ok(SideGradients { total: scalar(&self.values[0]), grad_norm: scalar(&self.norm), terms, grads: self.grads, norm: self.norm })
     }
 }
 
@@ -55,12 +94,13 @@ impl SideGradients {
 /// trained key). `loss` loads the parameters it is given into the models and
 /// returns `[weighted total, terms...]`, writing the terms' log keys into
 /// its second argument. The gradients are then made contiguous, cast to f32,
-/// passed through `reduce`, and measured (one evaluation of values and norm).
+/// passed through `reduce`, and measured; all of it lazily (the caller
+/// evaluates [`LazySide::outputs`] and reads them with [`LazySide::finish`]).
 pub(crate) fn side_gradients(
     inputs: ParamMap,
     reduce: Option<&GradReducer>,
     loss: impl FnMut(ParamMap, &mut Vec<String>) -> Result<Vec<Array>>,
-) -> Result<SideGradients> {
+) -> Result<LazySide> {
     let (values, names, grads) = value_and_grads(inputs, loss)?;
     // contiguous first: MLX 0.32.2 CPU mis-combines column-major views (nn::grad)
     let grads = grads_f32(crate::nn::grad::contiguous_map(&grads)?)?;
@@ -69,9 +109,7 @@ pub(crate) fn side_gradients(
         None => grads,
     };
     let norm = params::global_norm(&grads)?;
-    mlx_rs::transforms::eval(values.iter().chain(std::iter::once(&norm)))?;
-    let terms = names.into_iter().zip(values[1..].iter().map(scalar)).collect();
-    Ok(SideGradients { total: scalar(&values[0]), grad_norm: scalar(&norm), terms, grads, norm })
+    Ok(LazySide { values, names, grads, norm })
 }
 
 /// `mlx`'s `value_and_grad` over every entry of `inputs` (mlx's default is
@@ -97,6 +135,14 @@ fn value_and_grads(
         (Ok((values, grads)), _) => Ok((values, names, keys.into_iter().zip(grads).collect())),
         (Err(_), Some(e)) => Err(e),
         (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// `grads` (of global norm `norm`) clipped to a norm of `clip` when set.
+fn clipped(grads: &ParamMap, norm: &Array, clip: Option<f32>) -> Result<ParamMap> {
+    match clip {
+        Some(c) => params::clip(grads, norm, c),
+        None => Ok(grads.clone()),
     }
 }
 

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use mlx_rs::Dtype;
-use sovits_core::components::{Optimizer, OptimizerContext, ParamMap};
+use sovits_core::components::{Optimizer, OptimizerContext, ParamMap, PendingUpdate};
 use sovits_core::Result;
 use sovits_core::optim::adamw::{AdamW, Config, parse_config};
 
@@ -39,6 +39,14 @@ impl Optimizer for AdamWBf16 {
     /// `grads` of any float dtype, upcast to f32.
     fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
         self.inner.update(params, grads)
+    }
+
+    fn update_where(&mut self, params: &mut ParamMap, grads: &ParamMap, apply: &mlx_rs::Array) -> Result<PendingUpdate> {
+        self.inner.update_where(params, grads, apply)
+    }
+
+    fn settle(&mut self, pending: PendingUpdate, applied: bool) -> Result<()> {
+        self.inner.settle(pending, applied)
     }
 
     fn learning_rate(&self) -> f32 {

@@ -222,3 +222,81 @@ fn bad_config_and_duplicate_keys_are_rejected() {
     assert!(err.contains("a.weight"), "{err}");
     assert!(build_optimizer(&ComponentSpec::named("adamw"), "optimizers.g", &groups()).is_ok());
 }
+
+/// Every state entry's bits, by key.
+fn state_bits(opt: &AdamW) -> BTreeMap<String, Vec<u32>> {
+    opt.state().unwrap().iter().map(|(k, v)| (k.clone(), bits(v))).collect()
+}
+
+fn all_bits(params: &ParamMap) -> BTreeMap<String, Vec<u32>> {
+    params.iter().map(|(k, v)| (k.clone(), bits(v))).collect()
+}
+
+/// `grads(k)` with every value NaN: what a diverged loss hands the optimizer.
+fn nan_grads(k: usize) -> ParamMap {
+    grads(k).into_iter().map(|(key, g)| (key, g.multiply(Array::from_f32(f32::NAN)).unwrap())).collect()
+}
+
+/// The training step's mask: whether the gradients are finite, unevaluated.
+fn finite(grads: &ParamMap) -> Array {
+    let total = grads.values().fold(Array::from_f32(0.0), |acc, g| acc.add(g.sum(None).unwrap()).unwrap());
+    total.is_finite().unwrap()
+}
+
+/// A masked step: built lazily, evaluated, settled with the evaluated mask.
+fn masked_step(opt: &mut AdamW, params: &mut ParamMap, grads: &ParamMap) -> bool {
+    let apply = finite(grads);
+    let pending = opt.update_where(params, grads, &apply).unwrap();
+    for v in params.values() {
+        v.eval().unwrap();
+    }
+    let applied = apply.item::<bool>();
+    opt.settle(pending, applied).unwrap();
+    applied
+}
+
+#[test]
+fn masked_step_that_applies_is_bit_identical_to_update() {
+    let mut plain = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let mut p_plain = initial();
+    run(&mut plain, &mut p_plain, 0, 3);
+    let mut masked = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let mut p_masked = initial();
+    for k in 0..3 {
+        assert!(masked_step(&mut masked, &mut p_masked, &grads(k)));
+    }
+    assert_eq!(all_bits(&p_masked), all_bits(&p_plain));
+    assert_eq!(state_bits(&masked), state_bits(&plain));
+    assert_eq!(masked.step_count(), plain.step_count());
+}
+
+#[test]
+fn masked_step_on_nan_gradients_leaves_parameters_and_state_as_they_were() {
+    // straight: steps 0, 1, 2; masked: steps 0, 1, a NaN step, then 2
+    let mut straight = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let mut p_straight = initial();
+    run(&mut straight, &mut p_straight, 0, 3);
+
+    let mut opt = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let mut params = initial();
+    run(&mut opt, &mut params, 0, 2);
+    let (p_before, s_before, n_before) = (all_bits(&params), state_bits(&opt), opt.step_count());
+    assert!(!masked_step(&mut opt, &mut params, &nan_grads(2)), "NaN gradients must mask the step");
+    assert_eq!(all_bits(&params), p_before, "a masked step changed a parameter");
+    assert_eq!(state_bits(&opt), s_before, "a masked step changed the state (moments or step counts)");
+    assert_eq!(opt.step_count(), n_before);
+    run(&mut opt, &mut params, 2, 1);
+    assert_eq!(all_bits(&params), all_bits(&p_straight), "the run after a masked step differs from one without it");
+    assert_eq!(state_bits(&opt), state_bits(&straight));
+}
+
+#[test]
+fn masked_first_step_leaves_no_moments() {
+    let mut opt = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let fresh = state_bits(&opt);
+    let mut params = initial();
+    assert!(!masked_step(&mut opt, &mut params, &nan_grads(0)));
+    assert_eq!(state_bits(&opt), fresh, "a parameter never stepped has no state");
+    assert!(opt.moments("a.weight").is_none());
+    assert_eq!(all_bits(&params), all_bits(&initial()));
+}

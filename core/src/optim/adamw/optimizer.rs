@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use mlx_rs::Dtype;
-use crate::components::{Optimizer, OptimizerContext, ParamMap};
+use mlx_rs::{Array, Dtype};
+use crate::components::{Optimizer, OptimizerContext, ParamMap, PendingUpdate};
 use crate::nn::lanes;
 use crate::error::{Error, Result};
 
@@ -79,8 +79,11 @@ impl AdamW {
     }
 }
 
-impl Optimizer for AdamW {
-    fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
+impl AdamW {
+    /// Steps every owned parameter that has a gradient, masked by `apply`
+    /// when given ([`adamw_step`]); returns the keys it stepped.
+    fn step_owned(&mut self, params: &mut ParamMap, grads: &ParamMap, apply: Option<&Array>) -> Result<Vec<String>> {
+        let mut stepped = Vec::new();
         let base = self.state.learning_rate as f64;
         // parameters are independent: each updated on its CPU lane (`nn::lanes`)
         let lane_of: HashMap<String, usize> = params.keys().cloned().zip(lanes::by_size(params.values())).collect();
@@ -109,14 +112,46 @@ impl Optimizer for AdamW {
             };
             let lane = lane_of.get(key.as_str()).copied().unwrap_or(0);
             let (config, fused) = (&self.config, &mut self.fused);
-            let updated = lanes::on(lane, || adamw_step(param, grad, &mut moments, base * scale as f64, config, fused))?;
+            let updated = lanes::on(lane, || adamw_step(param, grad, &mut moments, base * scale as f64, config, fused, apply))?;
             let dtype = param.dtype();
             let updated = if self.keep_f32 || dtype == Dtype::Float32 { updated } else { updated.as_dtype(dtype)? };
             params.insert(key.clone(), updated);
             self.state.moments.insert(key.clone(), moments);
+            stepped.push(key.clone());
         }
         self.state.updates += 1;
-        Ok(())
+        Ok(stepped)
+    }
+}
+
+impl Optimizer for AdamW {
+    fn update(&mut self, params: &mut ParamMap, grads: &ParamMap) -> Result<()> {
+        self.step_owned(params, grads, None).map(drop)
+    }
+
+    /// Masks the step inside the fused kernel (parameters and moments), so
+    /// nothing extra is kept; `settle` takes back the step counts.
+    fn update_where(&mut self, params: &mut ParamMap, grads: &ParamMap, apply: &Array) -> Result<PendingUpdate> {
+        Ok(PendingUpdate::Uncount(self.step_owned(params, grads, Some(apply))?))
+    }
+
+    fn settle(&mut self, pending: PendingUpdate, applied: bool) -> Result<()> {
+        match pending {
+            _ if applied => Ok(()),
+            PendingUpdate::Restore(previous) => self.load_state(&previous),
+            PendingUpdate::Uncount(keys) => {
+                for key in &keys {
+                    // a first step taken back leaves no moments, as if never stepped
+                    match self.state.moments.get_mut(key) {
+                        Some(m) if m.step > 1 => m.step -= 1,
+                        Some(_) => drop(self.state.moments.remove(key)),
+                        None => {}
+                    }
+                }
+                self.state.updates -= 1;
+                Ok(())
+            }
+        }
     }
 
     fn learning_rate(&self) -> f32 {
