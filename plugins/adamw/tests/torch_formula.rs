@@ -112,6 +112,14 @@ fn run(opt: &mut dyn Optimizer, params: &mut ParamMap, from: usize, n: usize) {
     }
 }
 
+/// A default AdamW and the initial parameters after its first `n` steps.
+fn stepped(n: usize) -> (AdamW, ParamMap) {
+    let mut opt = AdamW::new("adamw", Config::default(), &groups()).unwrap();
+    let mut params = initial();
+    run(&mut opt, &mut params, 0, n);
+    (opt, params)
+}
+
 #[test]
 fn three_steps_match_torch_formula_in_f64() {
     let cfg = Config::default();
@@ -166,13 +174,8 @@ fn no_gradient_means_no_update_and_no_decay() {
 
 #[test]
 fn resume_from_state_is_bit_exact() {
-    let mut straight = AdamW::new("adamw", Config::default(), &groups()).unwrap();
-    let mut p_straight = initial();
-    run(&mut straight, &mut p_straight, 0, 4);
-
-    let mut first = AdamW::new("adamw", Config::default(), &groups()).unwrap();
-    let mut p_resumed = initial();
-    run(&mut first, &mut p_resumed, 0, 3);
+    let (straight, p_straight) = stepped(4);
+    let (first, mut p_resumed) = stepped(3);
     let saved = first.state().unwrap();
     let mut fresh =
         AdamW::new("adamw", Config::default(), &OptimizerContext { learning_rate: 1.0, ..groups() }).unwrap();
@@ -257,9 +260,7 @@ fn masked_step(opt: &mut AdamW, params: &mut ParamMap, grads: &ParamMap) -> bool
 
 #[test]
 fn masked_step_that_applies_is_bit_identical_to_update() {
-    let mut plain = AdamW::new("adamw", Config::default(), &groups()).unwrap();
-    let mut p_plain = initial();
-    run(&mut plain, &mut p_plain, 0, 3);
+    let (plain, p_plain) = stepped(3);
     let mut masked = AdamW::new("adamw", Config::default(), &groups()).unwrap();
     let mut p_masked = initial();
     for k in 0..3 {
@@ -273,13 +274,8 @@ fn masked_step_that_applies_is_bit_identical_to_update() {
 #[test]
 fn masked_step_on_nan_gradients_leaves_parameters_and_state_as_they_were() {
     // straight: steps 0, 1, 2; masked: steps 0, 1, a NaN step, then 2
-    let mut straight = AdamW::new("adamw", Config::default(), &groups()).unwrap();
-    let mut p_straight = initial();
-    run(&mut straight, &mut p_straight, 0, 3);
-
-    let mut opt = AdamW::new("adamw", Config::default(), &groups()).unwrap();
-    let mut params = initial();
-    run(&mut opt, &mut params, 0, 2);
+    let (straight, p_straight) = stepped(3);
+    let (mut opt, mut params) = stepped(2);
     let (p_before, s_before, n_before) = (all_bits(&params), state_bits(&opt), opt.step_count());
     assert!(!masked_step(&mut opt, &mut params, &nan_grads(2)), "NaN gradients must mask the step");
     assert_eq!(all_bits(&params), p_before, "a masked step changed a parameter");
