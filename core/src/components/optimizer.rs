@@ -97,7 +97,6 @@ pub trait Optimizer {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
