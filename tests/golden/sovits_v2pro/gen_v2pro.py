@@ -150,7 +150,12 @@ def run_g(net, sv2, sv1, dtype):
 
 def closed_form_mpd7():
     """The 7-period MPD (v2Pro/v2ProPlus) with the MPD fixture's closed-form weights."""
-    d = MultiPeriodDiscriminator(False, version="v2Pro")
+    return closed_form_mpd("v2Pro")
+
+
+def closed_form_mpd(version):
+    """`MultiPeriodDiscriminator(False, version=version)` with the MPD fixture's closed-form weights."""
+    d = MultiPeriodDiscriminator(False, version=version)
     sd = d.state_dict()
     new = {}
     for k, (name, p) in enumerate(d.named_parameters()):

@@ -38,40 +38,34 @@ def make_d():
     return G.closed_form_mpd7()
 
 
-def one_step(version, dtype, cfg, base, traj):
-    c = traj["config"]
+def s2_optimizers(net, d, c):
+    """AdamW for G with s2_train's groups (text embedding, text encoder and MRTE at text_low_lr_rate) and for D."""
     lr, betas, eps, rate = c["lr"], tuple(c["betas"]), c["eps"], c["text_low_lr_rate"]
-    net, args, over, mrte_hidden, _ = G.tiny_g(version, cfg, base)
-    net.segment_size = c["segment_frames"]  # the trajectory's 8-frame segment (tiny config: 32)
-    net.train()
-    forced = []
-    for name, m in net.named_modules():
-        if isinstance(m, torch.nn.Dropout) and m.p > 0:
-            forced.append({"module": name, "p_was": m.p})
-            m.p = 0.0
-    d = make_d().train()
-    net, d = net.to(dtype), d.to(dtype)
     special = [net.enc_p.text_embedding, net.enc_p.encoder_text, net.enc_p.mrte]
     ids_special = [id(p) for m in special for p in m.parameters()]
     base_params = [p for p in net.parameters() if id(p) not in ids_special and p.requires_grad]
     optim_g = torch.optim.AdamW([{"params": base_params, "lr": lr}] + [{"params": m.parameters(), "lr": lr * rate} for m in special],
                                 lr, betas=betas, eps=eps)
-    optim_d = torch.optim.AdamW(d.parameters(), lr, betas=betas, eps=eps)
-    names = {id(p): n for n, p in net.named_parameters()}
-    groups = [{"lr": g["lr"], "weight_decay": g["weight_decay"], "names": None if i == 0 else [names[id(p)] for p in g["params"]]}
-              for i, g in enumerate(optim_g.param_groups)]
-    p0 = {n: p.detach().clone() for n, p in net.named_parameters()}
+    return optim_g, torch.optim.AdamW(d.parameters(), lr, betas=betas, eps=eps)
 
+
+def batch(dtype):
+    """The trajectory batch: ssl, spec, spec_lengths, text, text_lengths, y (floats cast to dtype)."""
     cast = lambda t: t.to(dtype) if t.is_floating_point() else t
-    ssl, spec, y = cast(tnpy("in.ssl")), cast(tnpy("in.spec")), cast(tnpy("in.y"))
-    spec_lengths, text, text_lengths = tnpy("in.spec_lengths"), tnpy("in.text"), tnpy("in.text_lengths")
-    sv = cast(torch.from_numpy(G.rule(5000, (2, 20480), 1.0)))
-    noise_q, u = cast(tnpy("step1.noise_enc_q")), tnpy("step1.rand_slice_u")
+    return [cast(tnpy("in." + n)) for n in ("ssl", "spec", "spec_lengths", "text", "text_lengths", "y")]
+
+
+def s2_step(net, d, optim_g, optim_d, inputs, step, c, *extra):
+    """One step of s2_train.py::train_and_evaluate on `inputs` (`batch`), with trajectory step `step`'s
+    recorded draws; `extra` follows text_lengths in the G call (v2Pro: sv). Returns the scalars,
+    ids_slice, y_hat and the G gradients before the update."""
+    ssl, spec, spec_lengths, text, text_lengths, y = inputs
+    noise_q, u = tnpy(f"step{step}.noise_enc_q").to(ssl.dtype), tnpy(f"step{step}.rand_slice_u")
     orig_randn, orig_rand = torch.randn_like, torch.rand
     torch.randn_like = lambda x, *a, **k: noise_q.to(x.dtype)
     torch.rand = lambda *a, **k: u.to(k.get("dtype") or torch.float32)
     try:
-        y_hat, kl_ssl, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q), _ = net(ssl, spec, spec_lengths, text, text_lengths, sv)
+        y_hat, kl_ssl, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q), _ = net(ssl, spec, spec_lengths, text, text_lengths, *extra)
     finally:
         torch.randn_like, torch.rand = orig_randn, orig_rand
     seg = c["segment_size_samples"]
@@ -97,12 +91,34 @@ def one_step(version, dtype, cfg, base, traj):
     grads = {n: p.grad.detach().clone() for n, p in net.named_parameters() if p.grad is not None}
     grad_norm_g = commons.clip_grad_value_(net.parameters(), None)
     optim_g.step()
-    delta = {n: (p.detach() - p0[n]) for n, p in net.named_parameters() if n in grads}
     f = lambda t: float(t)
     scalars = {"loss_disc_all": f(loss_disc), "loss_gen": f(loss_gen), "loss_fm": f(loss_fm), "loss_mel": f(loss_mel),
                "loss_kl": f(loss_kl), "kl_ssl": f(kl_ssl), "loss_gen_all": f(loss_gen_all),
                "r_losses": [float(x) for x in r_losses], "g_losses": [float(x) for x in g_losses],
                "gen_losses": [float(x) for x in gen_losses], "grad_norm_d": f(grad_norm_d), "grad_norm_g": f(grad_norm_g)}
+    return scalars, ids_slice, y_hat, grads
+
+
+def one_step(version, dtype, cfg, base, traj):
+    c = traj["config"]
+    net, args, over, mrte_hidden, _ = G.tiny_g(version, cfg, base)
+    net.segment_size = c["segment_frames"]  # the trajectory's 8-frame segment (tiny config: 32)
+    net.train()
+    forced = []
+    for name, m in net.named_modules():
+        if isinstance(m, torch.nn.Dropout) and m.p > 0:
+            forced.append({"module": name, "p_was": m.p})
+            m.p = 0.0
+    d = make_d().train()
+    net, d = net.to(dtype), d.to(dtype)
+    optim_g, optim_d = s2_optimizers(net, d, c)
+    names = {id(p): n for n, p in net.named_parameters()}
+    groups = [{"lr": g["lr"], "weight_decay": g["weight_decay"], "names": None if i == 0 else [names[id(p)] for p in g["params"]]}
+              for i, g in enumerate(optim_g.param_groups)]
+    p0 = {n: p.detach().clone() for n, p in net.named_parameters()}
+    sv = torch.from_numpy(G.rule(5000, (2, 20480), 1.0)).to(dtype)
+    scalars, ids_slice, y_hat, grads = s2_step(net, d, optim_g, optim_d, batch(dtype), 1, c, sv)
+    delta = {n: (p.detach() - p0[n]) for n, p in net.named_parameters() if n in grads}
     return {"scalars": scalars, "ids_slice": ids_slice.tolist(), "grads": grads, "delta": delta, "groups": groups,
             "forced": forced, "optim_d": {"lr": optim_d.param_groups[0]["lr"], "weight_decay": optim_d.param_groups[0]["weight_decay"]}, "no_grad": [n for n, p in net.named_parameters() if p.grad is None],
             "y_hat_rms": float(y_hat.detach().double().pow(2).mean().sqrt())}

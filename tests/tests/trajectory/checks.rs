@@ -24,6 +24,36 @@ impl Log {
         self.lines.push(format!("{} {line}", if pass { "ok  " } else { "FAIL" }));
     }
 
+    /// Appends another log's lines and failures.
+    pub(crate) fn absorb(&mut self, other: Log) {
+        self.lines.extend(other.lines);
+        self.failures.extend(other.failures);
+    }
+
+    /// A log with one failed line: an alternative that does not exist.
+    pub(crate) fn failed(why: &str) -> Log {
+        let mut log = Log::default();
+        log.ok(false, why.to_string());
+        log
+    }
+
+    /// Takes the checks of two references of one state: they pass if either
+    /// passes in full. The lines of both are kept; a failed alternative's
+    /// lines are marked `miss` when the other passed.
+    pub(crate) fn either(&mut self, a: Log, b: Log) {
+        let pass = a.failures.is_empty() || b.failures.is_empty();
+        for part in [a, b] {
+            let missed = pass && !part.failures.is_empty();
+            if missed {
+                self.lines.push(format!("note {} check(s) of the other reference pass in full; these are marked miss:", part.failures.len()));
+            }
+            self.lines.extend(part.lines.into_iter().map(|l| if missed { l.replacen("FAIL", "miss", 1) } else { l }));
+            if !pass {
+                self.failures.extend(part.failures);
+            }
+        }
+    }
+
     /// A scalar within `rtol` relative (plus `atol`).
     pub(crate) fn scalar(&mut self, what: &str, got: f64, want: f64, rtol: f64, atol: f64) {
         let diff = (got - want).abs();
@@ -99,8 +129,9 @@ pub(crate) fn discriminator_state(t: &Trainer) -> ParamMap {
     params::collect(&*t.gan.discriminators[0].model, "")
 }
 
-pub(crate) fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: usize, groups: &Groups, wd: f64) {
-    let want = json(&format!("G_after_step{after}.stats.json"));
+/// Every generator tensor after step `after` against `want` (a
+/// `G_after_step*.stats.json` object); `label` names the reference in the log.
+pub(crate) fn check_generator(log: &mut Log, label: &str, t: &Trainer, g0: &ParamMap, after: usize, groups: &Groups, wd: f64, want: &Value) {
     let ours = generator_state(t);
     let (rel, sum_floor, lr_mult) = if after == 1 { (1e-4, 0.0, 0.0) } else { (1e-3, 1e-5, 3.0) };
     let mut worst: (f64, String) = (0.0, String::new());
@@ -108,12 +139,12 @@ pub(crate) fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: 
     let mut checked = 0;
     for (key, w) in want.as_object().expect("G stats object") {
         let Some(a) = ours.get(key) else {
-            log.ok(false, format!("G after step {after}: reference tensor `{key}` missing from our generator"));
+            log.ok(false, format!("{label} after step {after}: reference tensor `{key}` missing from our generator"));
             continue;
         };
         let shape: Vec<i32> = f64s(&w["shape"]).iter().map(|&d| d as i32).collect();
         if a.shape() != shape {
-            log.ok(false, format!("G after step {after} `{key}`: shape {:?} vs ref {shape:?}", a.shape()));
+            log.ok(false, format!("{label} after step {after} `{key}`: shape {:?} vs ref {shape:?}", a.shape()));
             continue;
         }
         let lr = groups.named_lr.get(key).copied().unwrap_or(groups.base_lr);
@@ -125,11 +156,11 @@ pub(crate) fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: 
             let bound = after as f64 * lr * (1.0 + 1e-3 + wd * p0_max);
             let d = v.iter().zip(&p0).map(|(x, y)| (x - y).abs() as f64).fold(0.0, f64::max);
             gauge_worst = gauge_worst.max(d / bound);
-            log.ok(d <= bound, format!("G after step {after} gauge `{key}`: |p - p0| max {d:.3e} <= {bound:.3e}"));
+            log.ok(d <= bound, format!("{label} after step {after} gauge `{key}`: |p - p0| max {d:.3e} <= {bound:.3e}"));
             continue;
         }
         let first8_atol = if after == 1 { 1e-5 } else { lr_mult * lr };
-        let d = check_stats(log, &format!("G after step {after} `{key}`"), &v, w, rel, sum_floor, first8_atol);
+        let d = check_stats(log, &format!("{label} after step {after} `{key}`"), &v, w, rel, sum_floor, first8_atol);
         if d > worst.0 {
             worst = (d, key.clone());
         }
@@ -137,7 +168,7 @@ pub(crate) fn check_generator(log: &mut Log, t: &Trainer, g0: &ParamMap, after: 
     }
     log.ok(
         checked > 0,
-        format!("G after step {after}: {checked} tensors per field; worst first8 diff {:.3e} at `{}`; gauges at {:.2} of bound", worst.0, worst.1, gauge_worst),
+        format!("{label} after step {after}: {checked} tensors per field; worst first8 diff {:.3e} at `{}`; gauges at {:.2} of bound", worst.0, worst.1, gauge_worst),
     );
 }
 
