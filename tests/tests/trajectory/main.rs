@@ -35,7 +35,7 @@
 //! Two references after step 3. GPT-SoVITS's float32 run and its float64
 //! replay of the same trajectory (same weights, inputs and draws) part ways
 //! through Adam's noise-level elements (README section 9: 10792 G elements
-//! > 1e-4 apart after step 3), and which way a float32 port goes depends on
+//! differ by more than 1e-4 after step 3), and which way a float32 port goes depends on
 //! the machine's rounding: on the AMD EPYC kind ours passes the float32 run's
 //! rules; on the Intel Xeon kind (AVX-512) it lands on the float64 replay
 //! (step-2 `grad_norm_g` ours 562.31354, f32 562.17062, f64 562.31384) and
