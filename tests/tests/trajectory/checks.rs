@@ -131,7 +131,16 @@ pub(crate) fn discriminator_state(t: &Trainer) -> ParamMap {
 
 /// Every generator tensor after step `after` against `want` (a
 /// `G_after_step*.stats.json` object); `label` names the reference in the log.
-pub(crate) fn check_generator(log: &mut Log, label: &str, t: &Trainer, g0: &ParamMap, after: usize, groups: &Groups, wd: f64, want: &Value) {
+/// What the generator checks need of the run's start: the initial weights
+/// and the reference's learning rates and weight decay.
+pub(crate) struct Start<'a> {
+    pub(crate) g0: &'a ParamMap,
+    pub(crate) groups: &'a Groups,
+    pub(crate) wd: f64,
+}
+
+pub(crate) fn check_generator(log: &mut Log, label: &str, t: &Trainer, start: &Start, after: usize, want: &Value) {
+    let Start { g0, groups, wd } = *start;
     let ours = generator_state(t);
     let (rel, sum_floor, lr_mult) = if after == 1 { (1e-4, 0.0, 0.0) } else { (1e-3, 1e-5, 3.0) };
     let mut worst: (f64, String) = (0.0, String::new());

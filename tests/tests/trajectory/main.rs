@@ -71,7 +71,7 @@ use sovits_core::nn::read_safetensors;
 use sovits_core::train::Trainer;
 use sovits_test_support::values;
 
-use checks::{Log, check_discriminator, check_generator, f64s, term};
+use checks::{Log, Start, check_discriminator, check_generator, f64s, term};
 use fixture::{batch, build_spec, channels_last, f32_npy, json, num, resolve_groups, slice_frames};
 use optim::check_optim;
 
@@ -122,6 +122,7 @@ fn three_reference_training_steps() {
     t.set_weights(&g0, &d0).expect("set weights");
     drop(d0);
 
+    let start = Start { g0: &g0, groups: &groups, wd };
     let batch = batch();
     let mut log = Log::default();
     let steps = num(&c["steps"], "config.steps") as usize;
@@ -209,13 +210,13 @@ fn three_reference_training_steps() {
             // G and its optimizer: the float32 run, or (after step 3, where
             // the set has it) the float64 replay, in full
             let mut by_f32 = Log::default();
-            check_generator(&mut by_f32, "G", &t, &g0, s, &groups, wd, &g32);
+            check_generator(&mut by_f32, "G", &t, &start, s, &g32);
             check_optim(&mut by_f32, "optim_g", &g_state, &want["optim_g"], s, betas);
             let replay = (s > 1).then(|| replay::generator_stats(s, &g32).zip(replay::optimizer_state(s, &want["optim_g"]))).flatten();
             match replay {
                 Some((g64, o64)) => {
                     let mut by_f64 = Log::default();
-                    check_generator(&mut by_f64, "G (float64 replay)", &t, &g0, s, &groups, wd, &g64);
+                    check_generator(&mut by_f64, "G (float64 replay)", &t, &start, s, &g64);
                     check_optim(&mut by_f64, "optim_g (float64 replay)", &g_state, &o64, s, betas);
                     log.either(by_f32, by_f64);
                 }
