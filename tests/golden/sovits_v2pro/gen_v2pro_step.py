@@ -124,18 +124,24 @@ def one_step(version, dtype, cfg, base, traj):
             "y_hat_rms": float(y_hat.detach().double().pow(2).mean().sqrt())}
 
 
-def stats11(t):
+def stats11(t, pad=0.0):
+    """sum, abs_sum, max_abs and the first 8 values (padded with `pad`) of a tensor, in float64."""
     a = t.detach().double().reshape(-1)
-    first8 = a[:8].tolist() + [0.0] * (8 - min(8, a.numel()))
+    first8 = a[:8].tolist() + [pad] * (8 - min(8, a.numel()))
     return [a.sum().item(), a.abs().sum().item(), a.abs().max().item()] + first8
 
 
-def main():
+def setup():
+    """Creates OUT, pins torch to one thread; returns the tiny config, tiny_G weights and trajectory.json."""
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     cfg = json.load(open(os.path.join(GOLD, "sovits_v2", "tiny_config.json")))
     base = load_file(os.path.join(GOLD, "sovits_v2", "tiny_G.safetensors"))
-    traj = json.load(open(os.path.join(TRAJ, "trajectory.json")))
+    return cfg, base, json.load(open(os.path.join(TRAJ, "trajectory.json")))
+
+
+def main():
+    cfg, base, traj = setup()
     out = {"gpt_sovits_commit": "48b1a0169a28582a8984402f82cf438d3bfa6aca", "torch_version": torch.__version__,
            "config": {k: traj["config"][k] for k in ("lr", "betas", "eps", "text_low_lr_rate", "c_mel", "c_kl",
                                                      "segment_size_samples", "segment_frames", "hop_length", "batch_size")},

@@ -35,7 +35,7 @@ from safetensors.torch import load_file  # noqa: E402
 from module.models import SynthesizerTrn  # noqa: E402
 from module.mrte_model import MRTE  # noqa: E402
 
-TRAJ = S.TRAJ
+TRAJ, NAN = S.TRAJ, float("nan")
 
 def tiny_v2(cfg, base, traj):
     """The fixture's tiny v2 generator: tiny_config's arguments, the MRTE override, tiny_G weights, dropouts 0."""
@@ -91,18 +91,8 @@ def replay(dtype, cfg, base, traj):
     return steps, {k: v.detach().double() for k, v in net.state_dict().items()}, state
 
 
-def row(t, n=8):
-    """sum, abs_sum, max_abs, first n values (NaN-padded) of a tensor, as float64."""
-    a = t.reshape(-1)
-    return [a.sum().item(), a.abs().sum().item(), a.abs().max().item()] + a[:n].tolist() + [float("nan")] * (n - min(n, a.numel()))
-
-
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    torch.set_num_threads(1)
-    cfg = json.load(open(os.path.join(GOLD, "sovits_v2", "tiny_config.json")))
-    base = load_file(os.path.join(GOLD, "sovits_v2", "tiny_G.safetensors"))
-    traj = json.load(open(os.path.join(TRAJ, "trajectory.json")))
+    cfg, base, traj = S.setup()
     g_keys = sorted(json.load(open(os.path.join(TRAJ, "G_after_step3.stats.json"))))
     o_keys = sorted(k for k, v in json.load(open(os.path.join(TRAJ, "optim_after_step3.json")))["optim_g"].items() if "state" not in v)
     runs = {tag: replay(dtype, cfg, base, traj) for tag, dtype in [("f32", torch.float32), ("f64", torch.float64)]}
@@ -112,9 +102,9 @@ def main():
             y = float(np.abs(st.pop("y_hat") - np.load(os.path.join(TRAJ, f"step{s}.out.y_hat.npy"))).max())
             print(tag, "step", s, "ours / fixture:", {k: [v, want.get(k)] for k, v in st.items()}, "y_hat vs fixture f32:", y)
     _, sd64, st64 = runs["f64"]
-    g = np.array([row(sd64[k])[:11] for k in g_keys], dtype=np.float32)
-    o = np.array([[st64[k]["exp_avg"].sum().item(), st64[k]["exp_avg_sq"].sum().item()] + row(st64[k]["exp_avg"])[3:]
-                  + row(st64[k]["exp_avg_sq"])[3:] for k in o_keys], dtype=np.float32)
+    g = np.array([S.stats11(sd64[k], NAN) for k in g_keys], dtype=np.float32)
+    o = np.array([[st64[k]["exp_avg"].sum().item(), st64[k]["exp_avg_sq"].sum().item()] + S.stats11(st64[k]["exp_avg"], NAN)[3:]
+                  + S.stats11(st64[k]["exp_avg_sq"], NAN)[3:] for k in o_keys], dtype=np.float32)
     assert all(float(st64[k]["step"]) == traj["config"]["steps"] for k in o_keys)
     np.save(os.path.join(OUT, "G_after_step3.f64.npy"), g)
     np.save(os.path.join(OUT, "optim_g_after_step3.f64.npy"), o)
