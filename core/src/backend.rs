@@ -16,6 +16,12 @@ pub fn blas_description() -> String {
     mlx_sys::openblas_config()
 }
 
+/// The `OPENBLAS_THREAD_TIMEOUT` OpenBLAS started with (0: unset, its
+/// build default): how long its idle worker threads spin before sleeping.
+pub fn blas_thread_timeout() -> i32 {
+    mlx_sys::openblas_thread_timeout_env()
+}
+
 /// Human-readable name of the default device ("cpu" or "gpu").
 pub fn device_name() -> &'static str {
     match Device::default().get_type() {

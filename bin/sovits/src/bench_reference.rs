@@ -90,7 +90,10 @@ impl Reference {
     /// Runs GPT-SoVITS's step at (`batch`, `segment`) with `matmul_precision`
     /// and returns the driver's result.
     pub fn measure(&self, batch: usize, segment: usize, matmul_precision: &str, steps: usize, warmup: usize) -> Result<Value> {
-        let out = Command::new(&self.python)
+        let mut cmd = Command::new(&self.python);
+        // the reference runs in the environment the user gave
+        crate::blas_env::user_environment(&mut cmd);
+        let out = cmd
             .arg(&self.driver)
             .arg("--root")
             .arg(&self.root)

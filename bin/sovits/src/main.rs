@@ -1,6 +1,7 @@
 //! `sovits`: the command line of the sovits trainer.
 
 mod bench;
+mod blas_env;
 mod bench_child;
 mod bench_reference;
 mod check;
@@ -97,6 +98,7 @@ impl Cli {
 }
 
 fn main() -> Result<()> {
+    blas_env::ensure_thread_timeout();
     let cli = Cli::parse();
     sovits_plugins::link_all();
     match &cli.command {

@@ -35,3 +35,27 @@ fn sovits_binary_runs_without_library_path() {
     assert!(out.status.success(), "sovits smoke failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("blas: OpenBLAS"), "smoke output does not name OpenBLAS:\n{text}");
 }
+
+fn smoke_blas_line(timeout: Option<&str>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sovits"));
+    cmd.arg("smoke").env_remove("SOVITS_SET_OPENBLAS_THREAD_TIMEOUT");
+    match timeout {
+        Some(v) => cmd.env("OPENBLAS_THREAD_TIMEOUT", v),
+        None => cmd.env_remove("OPENBLAS_THREAD_TIMEOUT"),
+    };
+    let out = cmd.output().expect("run sovits smoke");
+    assert!(out.status.success(), "sovits smoke failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().find(|l| l.starts_with("blas idle threads:")).unwrap_or_else(|| panic!("no `blas idle threads` line:\n{text}")).to_string()
+}
+
+/// The value is what OpenBLAS itself read at load time
+/// (`openblas_thread_timeout()`), so this fails if the re-execution that
+/// sets it does not happen before OpenBLAS starts.
+#[test]
+fn openblas_idle_threads_sleep_unless_the_user_says_otherwise() {
+    let line = smoke_blas_line(None);
+    assert!(line.contains("OPENBLAS_THREAD_TIMEOUT=4 (set by sovits"), "{line}");
+    let line = smoke_blas_line(Some("20"));
+    assert!(line.contains("OPENBLAS_THREAD_TIMEOUT=20 (set by the user)"), "{line}");
+}

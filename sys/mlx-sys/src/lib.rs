@@ -13,7 +13,7 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 mod mach_clock;
 mod openblas_anchor;
 
-pub use openblas_anchor::openblas_config;
+pub use openblas_anchor::{openblas_config, openblas_thread_timeout_env};
 
 /// Directory holding `libmlx.so`, as found by the build (for diagnostics).
 pub const MLX_LIB_DIR: &str = env!("SOVITS_MLX_LIB_DIR");

@@ -7,6 +7,7 @@
 
 unsafe extern "C" {
     fn openblas_get_config() -> *const std::ffi::c_char;
+    fn openblas_thread_timeout() -> std::ffi::c_int;
 }
 
 /// Address of an OpenBLAS function, kept so the linker records the library.
@@ -20,4 +21,12 @@ pub fn openblas_config() -> String {
     unsafe { std::ffi::CStr::from_ptr(OPENBLAS_ANCHOR()) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// The `OPENBLAS_THREAD_TIMEOUT` OpenBLAS read when it started (0 when it was
+/// unset): its idle worker threads spin for 2^N cycles (N clamped to 4..=30,
+/// the build's default when 0) before they sleep.
+pub fn openblas_thread_timeout_env() -> i32 {
+    // SAFETY: a plain getter of an int OpenBLAS parsed at load time.
+    unsafe { openblas_thread_timeout() }
 }
