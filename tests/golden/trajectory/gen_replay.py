@@ -37,6 +37,7 @@ from module.mrte_model import MRTE  # noqa: E402
 
 TRAJ, NAN = S.TRAJ, float("nan")
 
+
 def tiny_v2(cfg, base, traj):
     """The fixture's tiny v2 generator: tiny_config's arguments, the MRTE override, tiny_G weights, dropouts 0."""
     c = traj["config"]
@@ -93,8 +94,9 @@ def replay(dtype, cfg, base, traj):
 
 def main():
     cfg, base, traj = S.setup()
-    g_keys = sorted(json.load(open(os.path.join(TRAJ, "G_after_step3.stats.json"))))
-    o_keys = sorted(k for k, v in json.load(open(os.path.join(TRAJ, "optim_after_step3.json")))["optim_g"].items() if "state" not in v)
+    last = traj["config"]["steps"]
+    g_keys = sorted(json.load(open(os.path.join(TRAJ, f"G_after_step{last}.stats.json"))))
+    o_keys = sorted(k for k, v in json.load(open(os.path.join(TRAJ, f"optim_after_step{last}.json")))["optim_g"].items() if "state" not in v)
     runs = {tag: replay(dtype, cfg, base, traj) for tag, dtype in [("f32", torch.float32), ("f64", torch.float64)]}
     for tag, (steps, _, _) in runs.items():
         for s, st in enumerate(steps, 1):
@@ -105,17 +107,17 @@ def main():
     g = np.array([S.stats11(sd64[k], NAN) for k in g_keys], dtype=np.float32)
     o = np.array([[st64[k]["exp_avg"].sum().item(), st64[k]["exp_avg_sq"].sum().item()] + S.stats11(st64[k]["exp_avg"], NAN)[3:]
                   + S.stats11(st64[k]["exp_avg_sq"], NAN)[3:] for k in o_keys], dtype=np.float32)
-    assert all(float(st64[k]["step"]) == traj["config"]["steps"] for k in o_keys)
-    np.save(os.path.join(OUT, "G_after_step3.f64.npy"), g)
-    np.save(os.path.join(OUT, "optim_g_after_step3.f64.npy"), o)
+    assert all(float(st64[k]["step"]) == last for k in o_keys)
+    np.save(os.path.join(OUT, f"G_after_step{last}.f64.npy"), g)
+    np.save(os.path.join(OUT, f"optim_g_after_step{last}.f64.npy"), o)
     # element counts: float32 here and float64 vs the fixture's float32 state (shared folder only)
-    full = load_file(os.path.join(SHARED, "G_after_step3.safetensors")) if SHARED else {}
+    full = load_file(os.path.join(SHARED, f"G_after_step{last}.safetensors")) if SHARED else {}
     for tag in runs:
         sd = runs[tag][1]
         d = {k: (sd[k] - t.double()).abs() for k, t in full.items() if t.is_floating_point()}
         if d:
             worst = max(d, key=lambda k: d[k].max().item())
-            print(tag, "here vs fixture f32 G after step 3: elements", sum(x.numel() for x in d.values()),
+            print(tag, f"here vs fixture f32 G after step {last}: elements", sum(x.numel() for x in d.values()),
                   "> 1e-4:", sum(int((x > 1e-4).sum()) for x in d.values()), "max", d[worst].max().item(), worst)
 
 
