@@ -45,7 +45,7 @@ impl Log {
         for part in [a, b] {
             let missed = pass && !part.failures.is_empty();
             if missed {
-                self.lines.push(format!("note {} check(s) of the other reference pass in full; these are marked miss:", part.failures.len()));
+                self.lines.push(format!("note the other reference passes in full; {} check(s) below missed:", part.failures.len()));
             }
             self.lines.extend(part.lines.into_iter().map(|l| if missed { l.replacen("FAIL", "miss", 1) } else { l }));
             if !pass {
@@ -129,8 +129,6 @@ pub(crate) fn discriminator_state(t: &Trainer) -> ParamMap {
     params::collect(&*t.gan.discriminators[0].model, "")
 }
 
-/// Every generator tensor after step `after` against `want` (a
-/// `G_after_step*.stats.json` object); `label` names the reference in the log.
 /// What the generator checks need of the run's start: the initial weights
 /// and the reference's learning rates and weight decay.
 pub(crate) struct Start<'a> {
@@ -139,6 +137,8 @@ pub(crate) struct Start<'a> {
     pub(crate) wd: f64,
 }
 
+/// Every generator tensor after step `after` against `want` (a
+/// `G_after_step*.stats.json` object); `label` names the reference in the log.
 pub(crate) fn check_generator(log: &mut Log, label: &str, t: &Trainer, start: &Start, after: usize, want: &Value) {
     let Start { g0, groups, wd } = *start;
     let ours = generator_state(t);
