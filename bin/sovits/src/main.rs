@@ -1,9 +1,9 @@
 //! `sovits`: the command line of the sovits trainer.
 
 mod bench;
-mod blas_env;
 mod bench_child;
 mod bench_reference;
+mod blas_env;
 mod check;
 mod compare_plot;
 mod compare_runs;

@@ -10,12 +10,13 @@ pub fn run() -> Result<()> {
     println!("device: {} ({})", backend::device_name(), backend::cpu_name());
     println!("libmlx: {}", backend::mlx_lib_dir());
     println!("blas: {}", backend::blas_description());
-    let who = match (crate::blas_env::thread_timeout_set_by_sovits(), backend::blas_thread_timeout()) {
+    let timeout = backend::blas_thread_timeout();
+    let who = match (crate::blas_env::thread_timeout_set_by_sovits(), timeout) {
         (true, _) => "set by sovits: idle workers sleep at once",
         (false, 0) => "unset: OpenBLAS's default spin",
         (false, _) => "set by the user",
     };
-    println!("blas idle threads: {}={} ({who})", crate::blas_env::THREAD_TIMEOUT_VAR, backend::blas_thread_timeout());
+    println!("blas idle threads: {}={timeout} ({who})", crate::blas_env::THREAD_TIMEOUT_VAR);
 
     // d/dx sum(x^3) = 3x^2 at x = [1, 2, 3]
     let x = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3]);
