@@ -5,7 +5,8 @@
 //! matmul GFLOP/s. `SOVITS_BENCH_FORCE_IM2COL=1` runs im2col for every
 //! conv1d case; an argument filters cases by name. im2col cases also time
 //! the path with autodiff's backward of its windows (instead of the custom
-//! overlap-add backward).
+//! overlap-add backward); shifted-GEMM cases also time the path chosen
+//! without it (`choose_conv1d`), so the two are compared in one process.
 
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use mlx_rs::{Array, ops, random};
 use sovits_core::backend;
 use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{self, Conv1dPath};
+use sovits_core::nn::shifted_conv;
 
 type ConvFn = Box<dyn Fn(&Array, &Array) -> sovits_core::Result<Array>>;
 
@@ -26,8 +28,9 @@ struct Case {
     mlx: ConvFn,
     ours: ConvFn,
     ours_name: &'static str,
-    /// For im2col: the same path with autodiff's backward of the windows.
-    autodiff: Option<ConvFn>,
+    /// A second way to time beside `ours`: im2col with autodiff's backward of
+    /// the windows, or the path chosen without the shifted-GEMM primitive.
+    alt: Option<(&'static str, ConvFn)>,
 }
 
 /// Median seconds of fwd+bwd (loss = sum(y * r)) after one warm-up call.
@@ -56,9 +59,13 @@ fn time_fwd_bwd(f: &ConvFn, x: &Array, w: &Array) -> Result<f64, Exception> {
 
 fn conv1d_case(name: &str, b: i32, t: i32, ci: i32, co: i32, k: i32, o: ConvOpts) -> Case {
     let tout = (t + 2 * o.padding - o.dilation * (k - 1) - 1) / o.stride + 1;
+    let before = conv_paths::choose_conv1d(ci, k, o);
     let path = match std::env::var("SOVITS_BENCH_FORCE_IM2COL") {
         Ok(_) => Conv1dPath::Im2col,
-        Err(_) => conv_paths::choose_conv1d(ci, k, o),
+        Err(_) if before != Conv1dPath::Im2col && shifted_conv::suits(ci, co, k, o, mlx_rs::Dtype::Float32) => {
+            Conv1dPath::ShiftedGemm
+        }
+        Err(_) => before,
     };
     Case {
         name: format!("{name}: conv1d {ci}->{co} T{t} K{k} s{} d{} g{}", o.stride, o.dilation, o.groups),
@@ -67,12 +74,27 @@ fn conv1d_case(name: &str, b: i32, t: i32, ci: i32, co: i32, k: i32, o: ConvOpts
         fwd_flops: 2.0 * f64::from(b) * f64::from(tout) * f64::from(co) * f64::from(ci / o.groups) * f64::from(k),
         mlx: Box::new(move |x, w| conv_paths::conv1d_mlx(x, w, o)),
         ours: Box::new(move |x, w| conv_paths::conv1d_along(path, x, w, o)),
-        ours_name: match path {
-            Conv1dPath::Mlx => "mlx op",
-            Conv1dPath::SpaceToBatch => "space-to-batch",
-            Conv1dPath::Im2col => "im2col",
+        ours_name: path_name(path),
+        alt: match path {
+            Conv1dPath::Im2col => Some((
+                "with autodiff's im2col backward",
+                Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_im2col_autodiff(x, w, o)) as ConvFn,
+            )),
+            Conv1dPath::ShiftedGemm => Some((
+                path_name(before),
+                Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_along(before, x, w, o)) as ConvFn,
+            )),
+            _ => None,
         },
-        autodiff: (path == Conv1dPath::Im2col).then(|| Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_im2col_autodiff(x, w, o)) as ConvFn),
+    }
+}
+
+fn path_name(path: Conv1dPath) -> &'static str {
+    match path {
+        Conv1dPath::Mlx => "mlx op",
+        Conv1dPath::SpaceToBatch => "space-to-batch",
+        Conv1dPath::Im2col => "im2col",
+        Conv1dPath::ShiftedGemm => "shifted GEMM",
     }
 }
 
@@ -85,7 +107,7 @@ fn transpose_case(name: &str, t: i32, ci: i32, co: i32, k: i32, s: i32, p: i32) 
         mlx: Box::new(move |x, w| conv_paths::conv_transpose1d_mlx(x, w, s, p)),
         ours: Box::new(move |x, w| conv_paths::conv_transpose1d_matmul(x, w, s, p)),
         ours_name: "matmul+overlap-add",
-        autodiff: None,
+        alt: None,
     }
 }
 
@@ -100,7 +122,7 @@ fn conv2d_case(name: &str, h: i32, wd: i32, ci: i32, co: i32, kh: i32, s: i32, p
         mlx: Box::new(move |x, w| conv_paths::conv2d_mlx(x, w, Conv2dOpts::new().stride((s, 1)).padding((p, 0)))),
         ours: Box::new(move |x, w| conv_paths::conv2d_fold_width(x, w, s, p)),
         ours_name: "fold width + conv1d path",
-        autodiff: Some(Box::new(move |x, w| {
+        alt: Some(("with autodiff's im2col backward", Box::new(move |x, w| {
             // the folded conv1d with autodiff's im2col backward
             let (b, h, wd, c) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
             let xf = x.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b * wd, h, c])?;
@@ -108,7 +130,7 @@ fn conv2d_case(name: &str, h: i32, wd: i32, ci: i32, co: i32, kh: i32, s: i32, p
             let y = conv_paths::conv1d_im2col_autodiff(&xf, &w1, ConvOpts::new().stride(s).padding(p))?;
             let ho = y.shape()[1];
             Ok(y.reshape(&[b, wd, ho, -1])?.transpose_axes(&[0, 2, 1, 3])?)
-        })),
+        }))),
     }
 }
 
@@ -139,6 +161,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         conv2d_case("DiscriminatorP(2) convs.2", 1138, 2, 128, 512, 5, 3, 2),
         conv2d_case("DiscriminatorP(2) convs.3", 380, 2, 512, 1024, 5, 3, 2),
         conv2d_case("DiscriminatorP(2) convs.4", 127, 2, 1024, 1024, 5, 1, 2),
+        conv2d_case("DiscriminatorP(11) convs.4", 24, 11, 1024, 1024, 5, 1, 2),
+        conv1d_case("DiscriminatorS convs.5", 1, 80, 1024, 1024, 5, o().padding(2)),
+        conv1d_case("flow WaveNet in_layer", 1, 32, 192, 384, 5, o().padding(2)),
     ];
     println!("{:<62} {:>10} {:>8} {:>10} {:>8}  path", "layer (fwd+bwd, batch 1)", "mlx ms", "GFLOP/s", "ours ms", "GFLOP/s");
     for c in cases {
@@ -150,15 +175,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t_mlx = time_fwd_bwd(&c.mlx, &x, &w)?;
         let t_ours = time_fwd_bwd(&c.ours, &x, &w)?;
         let gf = |t: f64| 3.0 * c.fwd_flops / t / 1e9;
-        let autodiff = match &c.autodiff {
-            Some(f) => {
+        let alt = match &c.alt {
+            Some((label, f)) => {
                 let t = time_fwd_bwd(f, &x, &w)?;
-                format!("; with autodiff's im2col backward {:.1} ms", t * 1e3)
+                format!("; {label} {:.1} ms", t * 1e3)
             }
             None => String::new(),
         };
         println!(
-            "{:<62} {:>10.1} {:>8.1} {:>10.1} {:>8.1}  {} ({:.1}x){autodiff}",
+            "{:<62} {:>10.1} {:>8.1} {:>10.1} {:>8.1}  {} ({:.1}x){alt}",
             c.name,
             t_mlx * 1e3,
             gf(t_mlx),

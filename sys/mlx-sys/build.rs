@@ -31,6 +31,33 @@ fn sorted_headers(include: &Path) -> Vec<PathBuf> {
     headers
 }
 
+/// Compiles `native/shifted_conv1d.cpp` (a CPU conv1d primitive for MLX, see
+/// its file comment) against the headers of the MLX wheel that provides
+/// `libmlx.so` (`<lib_dir>/../include`) and mlx-c's private headers, with the
+/// flags mlx-c was compiled with by `scripts/setup.sh`.
+fn compile_shifted_conv(manifest: &Path, include: &Path, lib_dir: &Path) {
+    let source = manifest.join("native/shifted_conv1d.cpp");
+    println!("cargo:rerun-if-changed={}", source.display());
+    let mlx_include = lib_dir.join("../include");
+    if !mlx_include.join("mlx/backend/cpu/encoder.h").is_file() {
+        panic!(
+            "MLX's C++ headers are missing under {}: re-run scripts/setup.sh",
+            mlx_include.display()
+        );
+    }
+    cc::Build::new()
+        .cpp(true)
+        .std("c++20")
+        .opt_level(2)
+        .flag("-w")
+        .flag("-include")
+        .flag(manifest.join("native/mlxc_compat.h").display().to_string())
+        .include(&mlx_include)
+        .include(include)
+        .file(&source)
+        .compile("sovits_shifted_conv1d");
+}
+
 fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
         panic!(
@@ -55,6 +82,8 @@ fn main() {
     // --as-needed) puts it ahead of the wheel's reference BLAS (~30x faster).
     println!("cargo:rustc-link-lib=dylib:+verbatim=libopenblas.so.0");
     println!("cargo:lib_dir={}", lib_dir.display());
+
+    compile_shifted_conv(&manifest, &include, &lib_dir);
 
     let headers = sorted_headers(&include);
     let mut builder = bindgen::Builder::default()

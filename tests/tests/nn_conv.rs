@@ -78,6 +78,79 @@ fn space_to_batch_matches_mlx() {
     eprintln!("space-to-batch max abs diff {worst:e}");
 }
 
+/// The shifted-GEMM primitive (forward, input and weight gradients) equals
+/// MLX's conv1d: with and without padding (no tap covering the whole output
+/// when unpadded), taps that fall entirely outside short inputs, dilations,
+/// batches, channel counts below the chooser's threshold, and a transposed
+/// (non-contiguous) input.
+#[test]
+fn shifted_gemm_matches_mlx() {
+    use sovits_core::nn::shifted_conv::{available, conv1d_shifted_gemm};
+    if !available() {
+        eprintln!("shifted-GEMM conv1d is not compiled in on this OS; nothing to compare");
+        return;
+    }
+    let mut worst = 0.0f32;
+    for &(b, t, ci, co, k, d, p) in &[
+        (1, 40, 16, 16, 11, 5, 25),
+        (2, 33, 5, 3, 3, 3, 3),
+        (1, 5, 4, 6, 11, 1, 5),
+        (2, 17, 3, 4, 5, 2, 0),
+        (1, 64, 24, 16, 7, 1, 3),
+        (3, 30, 16, 32, 3, 1, 1),
+        (1, 20, 8, 8, 5, 1, 1),
+    ] {
+        let x = arr(&[b, t, ci], 11);
+        let w = arr(&[co, ci, k], 12);
+        let o = ConvOpts::new().dilation(d).padding(p);
+        worst = worst.max(compare(
+            &format!("shifted b{b} t{t} ci{ci} co{co} k{k} d{d} p{p}"),
+            &|x, w| conv1d_shifted_gemm(x, w, o).unwrap(),
+            &|x, w| conv1d_mlx(x, w, o).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    // an input that is a transposed view, as the decoder hands some over
+    let (ci, t) = (16, 50);
+    let x = arr(&[1, ci, t], 13);
+    let w = arr(&[16, ci, 7], 14);
+    let o = ConvOpts::new().dilation(3).padding(9);
+    worst = worst.max(compare(
+        "shifted transposed input",
+        &|x, w| conv1d_shifted_gemm(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
+        &|x, w| conv1d_mlx(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
+        &x,
+        &w,
+    ));
+    eprintln!("shifted-GEMM max abs diff {worst:e}");
+}
+
+/// The conv helper picks the shifted-GEMM path exactly where it applies:
+/// stride 1, no groups, f32, K > 1, at least 16 channels each way, and not
+/// so wide (Cin*K >= 4096) that im2col's single GEMM wins.
+#[test]
+fn shifted_gemm_is_chosen_where_it_applies() {
+    use sovits_core::nn::conv_paths::choose_conv1d_for;
+    use sovits_core::nn::shifted_conv::available;
+    let pick = |ci: i32, co: i32, k: i32, o: ConvOpts, bf16: bool| {
+        let x = arr(&[1, 32, ci], 1);
+        let x = if bf16 { x.as_dtype(mlx_rs::Dtype::Bfloat16).unwrap() } else { x };
+        choose_conv1d_for(&x, &arr(&[co, ci / o.groups, k], 2), o)
+    };
+    let plain = ConvOpts::new().padding(1);
+    let expect = if available() { Conv1dPath::ShiftedGemm } else { choose_conv1d(16, 3, plain) };
+    assert_eq!(pick(16, 16, 3, plain, false), expect);
+    assert_eq!(pick(128, 128, 11, ConvOpts::new().dilation(5).padding(25), false), if available() { Conv1dPath::ShiftedGemm } else { Conv1dPath::SpaceToBatch });
+    assert_ne!(pick(8, 16, 3, plain, false), Conv1dPath::ShiftedGemm);
+    assert_ne!(pick(16, 1, 3, plain, false), Conv1dPath::ShiftedGemm);
+    assert_ne!(pick(16, 16, 1, ConvOpts::new(), false), Conv1dPath::ShiftedGemm);
+    assert_ne!(pick(16, 16, 3, plain.stride(2), false), Conv1dPath::ShiftedGemm);
+    assert_ne!(pick(32, 32, 3, plain.groups(2), false), Conv1dPath::ShiftedGemm);
+    assert_eq!(pick(1024, 1024, 5, ConvOpts::new().padding(2), false), Conv1dPath::Im2col);
+    assert_ne!(pick(16, 16, 3, plain, true), Conv1dPath::ShiftedGemm);
+}
+
 #[test]
 fn im2col_matches_mlx() {
     let mut worst = 0.0f32;

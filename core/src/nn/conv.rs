@@ -79,7 +79,7 @@ fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
 /// 1-d convolution, PyTorch `F.conv1d` semantics on channels-last data.
 ///
 /// Picks the fastest path that equals MLX's `conv1d` (see
-/// [`conv_paths::choose_conv1d`]).
+/// [`conv_paths::choose_conv1d_for`]).
 ///
 /// # Shapes
 /// `x` `[B, T, Cin]`, `w` torch `[Cout, Cin/groups, K]`, `bias` `[Cout]` ->
@@ -87,7 +87,7 @@ fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
 pub fn conv1d(x: &Array, w: &Array, bias: Option<&Array>, o: ConvOpts) -> Result<Array> {
     check_conv1d(x, w, bias, o)?;
     let x = &in_weight_dtype(x, w)?;
-    let path = if use_mlx_ops() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d(x.shape()[2], w.shape()[2], o) };
+    let path = if use_mlx_ops() { conv_paths::Conv1dPath::Mlx } else { conv_paths::choose_conv1d_for(x, w, o) };
     let y = conv_paths::conv1d_along(path, x, w, o)?;
     add_bias(y, bias)
 }

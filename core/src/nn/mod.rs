@@ -20,6 +20,7 @@ pub mod noise;
 pub mod norm_conv;
 pub mod safetensors_file;
 pub mod scale_discriminator;
+pub mod shifted_conv;
 pub mod signal;
 pub mod spectral_norm;
 pub mod stft;

@@ -17,3 +17,22 @@ pub use openblas_anchor::{openblas_config, openblas_thread_timeout_env};
 
 /// Directory holding `libmlx.so`, as found by the build (for diagnostics).
 pub const MLX_LIB_DIR: &str = env!("SOVITS_MLX_LIB_DIR");
+
+unsafe extern "C" {
+    /// Builds a stride-1, ungrouped conv1d as a lazy MLX array computed by K
+    /// shifted GEMMs on the CPU (`native/shifted_conv1d.cpp`): `x` `[B, T, Ci]`
+    /// and `w` `[K, Ci, Co]` (float32) give `[B, T + 2*padding -
+    /// dilation*(K-1), Co]`, with a backward for both inputs. Returns 0 and
+    /// sets `*res`, or 1 with a NUL-terminated message in `err` (at most
+    /// `err_len` bytes). CPU streams only: the primitive has no GPU kernel.
+    pub fn sovits_shifted_conv1d(
+        res: *mut mlx_array,
+        x: mlx_array,
+        w: mlx_array,
+        padding: ::std::os::raw::c_int,
+        dilation: ::std::os::raw::c_int,
+        s: mlx_stream,
+        err: *mut ::std::os::raw::c_char,
+        err_len: usize,
+    ) -> ::std::os::raw::c_int;
+}
