@@ -13,6 +13,7 @@ mod gpt_sovits_prepare;
 mod infer;
 mod interop_cmd;
 mod launch;
+mod malloc_policy;
 mod plugins;
 mod progress_line;
 mod smoke;
@@ -99,6 +100,7 @@ impl Cli {
 
 fn main() -> Result<()> {
     blas_env::ensure_thread_timeout();
+    malloc_policy::keep_freed_memory();
     let cli = Cli::parse();
     sovits_plugins::link_all();
     match &cli.command {

@@ -17,6 +17,13 @@ pub fn run() -> Result<()> {
         (false, _) => "set by the user",
     };
     println!("blas idle threads: {}={timeout} ({who})", crate::blas_env::THREAD_TIMEOUT_VAR);
+    use crate::malloc_policy::MallocPolicy;
+    let malloc = match crate::malloc_policy::in_effect() {
+        Some(MallocPolicy::KeepFreed) => "glibc keeps freed memory (mmap threshold 32 MiB, trim threshold 2 GiB)",
+        Some(MallocPolicy::UserSet) => "glibc's malloc variables as the user set them",
+        Some(MallocPolicy::Unsupported) | None => "the system allocator's defaults",
+    };
+    println!("malloc: {malloc}");
 
     // d/dx sum(x^3) = 3x^2 at x = [1, 2, 3]
     let x = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3]);

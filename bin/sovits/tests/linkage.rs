@@ -59,3 +59,30 @@ fn openblas_idle_threads_sleep_unless_the_user_says_otherwise() {
     let line = smoke_blas_line(Some("20"));
     assert!(line.contains("OPENBLAS_THREAD_TIMEOUT=20 (set by the user)"), "{line}");
 }
+
+fn smoke_malloc_line(user_trim: Option<&str>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sovits"));
+    cmd.arg("smoke").env_remove("MALLOC_MMAP_THRESHOLD_").env_remove("MALLOC_TOP_PAD_").env_remove("GLIBC_TUNABLES");
+    match user_trim {
+        Some(v) => cmd.env("MALLOC_TRIM_THRESHOLD_", v),
+        None => cmd.env_remove("MALLOC_TRIM_THRESHOLD_"),
+    };
+    let out = cmd.output().expect("run sovits smoke");
+    assert!(out.status.success(), "sovits smoke failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().find(|l| l.starts_with("malloc:")).unwrap_or_else(|| panic!("no `malloc` line:\n{text}")).to_string()
+}
+
+/// glibc keeps freed memory mapped (`mallopt` accepted both thresholds) unless
+/// the user tuned glibc's malloc, whose settings then stand.
+#[test]
+fn glibc_keeps_freed_memory_unless_the_user_tuned_malloc() {
+    let line = smoke_malloc_line(None);
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(line.contains("glibc keeps freed memory"), "{line}");
+    }
+    let line = smoke_malloc_line(Some("131072"));
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(line.contains("as the user set them"), "{line}");
+    }
+}
