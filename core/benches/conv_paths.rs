@@ -5,8 +5,9 @@
 //! matmul GFLOP/s. `SOVITS_BENCH_FORCE_IM2COL=1` runs im2col for every
 //! conv1d case; an argument filters cases by name. im2col cases also time
 //! the path with autodiff's backward of its windows (instead of the custom
-//! overlap-add backward); shifted-GEMM cases also time the path chosen
-//! without it (`choose_conv1d`), so the two are compared in one process.
+//! overlap-add backward); cases served by our primitives (shifted GEMM,
+//! direct grouped) also time the path chosen without them
+//! (`choose_conv1d`), so the two are compared in one process.
 
 use std::time::Instant;
 
@@ -16,7 +17,6 @@ use mlx_rs::{Array, ops, random};
 use sovits_core::backend;
 use sovits_core::nn::{Conv2dOpts, ConvOpts};
 use sovits_core::nn::conv_paths::{self, Conv1dPath};
-use sovits_core::nn::shifted_conv;
 
 type ConvFn = Box<dyn Fn(&Array, &Array) -> sovits_core::Result<Array>>;
 
@@ -62,10 +62,7 @@ fn conv1d_case(name: &str, b: i32, t: i32, ci: i32, co: i32, k: i32, o: ConvOpts
     let before = conv_paths::choose_conv1d(ci, k, o);
     let path = match std::env::var("SOVITS_BENCH_FORCE_IM2COL") {
         Ok(_) => Conv1dPath::Im2col,
-        Err(_) if before != Conv1dPath::Im2col && shifted_conv::suits(ci, co, k, o, mlx_rs::Dtype::Float32) => {
-            Conv1dPath::ShiftedGemm
-        }
-        Err(_) => before,
+        Err(_) => conv_paths::choose_conv1d_sized(ci, co, k, o, mlx_rs::Dtype::Float32),
     };
     Case {
         name: format!("{name}: conv1d {ci}->{co} T{t} K{k} s{} d{} g{}", o.stride, o.dilation, o.groups),
@@ -80,7 +77,7 @@ fn conv1d_case(name: &str, b: i32, t: i32, ci: i32, co: i32, k: i32, o: ConvOpts
                 "with autodiff's im2col backward",
                 Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_im2col_autodiff(x, w, o)) as ConvFn,
             )),
-            Conv1dPath::ShiftedGemm => Some((
+            Conv1dPath::ShiftedGemm | Conv1dPath::GroupedDirect => Some((
                 path_name(before),
                 Box::new(move |x: &Array, w: &Array| conv_paths::conv1d_along(before, x, w, o)) as ConvFn,
             )),
@@ -95,6 +92,7 @@ fn path_name(path: Conv1dPath) -> &'static str {
         Conv1dPath::SpaceToBatch => "space-to-batch",
         Conv1dPath::Im2col => "im2col",
         Conv1dPath::ShiftedGemm => "shifted GEMM",
+        Conv1dPath::GroupedDirect => "direct grouped",
     }
 }
 

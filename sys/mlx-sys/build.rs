@@ -31,13 +31,15 @@ fn sorted_headers(include: &Path) -> Vec<PathBuf> {
     headers
 }
 
-/// Compiles `native/shifted_conv1d.cpp` (a CPU conv1d primitive for MLX, see
-/// its file comment) against the headers of the MLX wheel that provides
+/// Our MLX CPU primitives (see each file's comment), compiled into one
+/// static library.
+const PRIMITIVES: [&str; 2] = ["native/shifted_conv1d.cpp", "native/grouped_conv1d.cpp"];
+
+/// Compiles [`PRIMITIVES`] against the headers of the MLX wheel that provides
 /// `libmlx.so` (`<lib_dir>/../include`) and mlx-c's private headers, with the
-/// flags mlx-c was compiled with by `scripts/setup.sh`.
-fn compile_shifted_conv(manifest: &Path, include: &Path, lib_dir: &Path) {
-    let source = manifest.join("native/shifted_conv1d.cpp");
-    println!("cargo:rerun-if-changed={}", source.display());
+/// flags mlx-c was compiled with by `scripts/setup.sh` (but -O3, which turns
+/// on GCC's loop vectorizer for the direct kernels).
+fn compile_primitives(manifest: &Path, include: &Path, lib_dir: &Path) {
     let mlx_include = lib_dir.join("../include");
     if !mlx_include.join("mlx/backend/cpu/encoder.h").is_file() {
         panic!(
@@ -45,17 +47,24 @@ fn compile_shifted_conv(manifest: &Path, include: &Path, lib_dir: &Path) {
             mlx_include.display()
         );
     }
-    cc::Build::new()
+    println!("cargo:rerun-if-changed={}", manifest.join("native/primitive_util.h").display());
+    let mut build = cc::Build::new();
+    build
         .cpp(true)
         .std("c++20")
-        .opt_level(2)
+        .opt_level(3)
         .flag("-w")
         .flag("-include")
         .flag(manifest.join("native/mlxc_compat.h").display().to_string())
         .include(&mlx_include)
         .include(include)
-        .file(&source)
-        .compile("sovits_shifted_conv1d");
+        .include(manifest.join("native"));
+    for file in PRIMITIVES {
+        let source = manifest.join(file);
+        println!("cargo:rerun-if-changed={}", source.display());
+        build.file(source);
+    }
+    build.compile("sovits_primitives");
 }
 
 fn main() {
@@ -83,7 +92,7 @@ fn main() {
     println!("cargo:rustc-link-lib=dylib:+verbatim=libopenblas.so.0");
     println!("cargo:lib_dir={}", lib_dir.display());
 
-    compile_shifted_conv(&manifest, &include, &lib_dir);
+    compile_primitives(&manifest, &include, &lib_dir);
 
     let headers = sorted_headers(&include);
     let mut builder = bindgen::Builder::default()

@@ -126,11 +126,57 @@ fn shifted_gemm_matches_mlx() {
     eprintln!("shifted-GEMM max abs diff {worst:e}");
 }
 
+/// The direct grouped primitive (forward, input and weight gradients) equals
+/// MLX's conv1d: the specialised group sizes (4 -> 16, 4 -> 4 channels per
+/// group, DiscriminatorS's) and generic ones, strides 1-4, with and without
+/// padding, taps outside short inputs, batches and a transposed input.
+#[test]
+fn grouped_direct_matches_mlx() {
+    use sovits_core::nn::grouped_conv::conv1d_grouped_direct;
+    use sovits_core::nn::shifted_conv::available;
+    if !available() {
+        eprintln!("direct grouped conv1d is not compiled in on this OS; nothing to compare");
+        return;
+    }
+    let mut worst = 0.0f32;
+    for &(b, t, ci, co, k, s, p, g) in &[
+        (1, 90, 16, 64, 41, 4, 20, 4),
+        (2, 47, 8, 8, 41, 4, 20, 2),
+        (1, 33, 12, 12, 5, 2, 0, 3),
+        (2, 30, 6, 9, 3, 1, 1, 3),
+        (1, 10, 8, 32, 41, 4, 20, 2),
+        (1, 64, 16, 16, 7, 3, 3, 4),
+    ] {
+        let x = arr(&[b, t, ci], 21);
+        let w = arr(&[co, ci / g, k], 22);
+        let o = ConvOpts::new().stride(s).padding(p).groups(g);
+        worst = worst.max(compare(
+            &format!("grouped b{b} t{t} ci{ci} co{co} k{k} s{s} p{p} g{g}"),
+            &|x, w| conv1d_grouped_direct(x, w, o).unwrap(),
+            &|x, w| conv1d_mlx(x, w, o).unwrap(),
+            &x,
+            &w,
+        ));
+    }
+    let x = arr(&[1, 16, 60], 23);
+    let w = arr(&[64, 4, 41], 24);
+    let o = ConvOpts::new().stride(4).padding(20).groups(4);
+    worst = worst.max(compare(
+        "grouped transposed input",
+        &|x, w| conv1d_grouped_direct(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
+        &|x, w| conv1d_mlx(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
+        &x,
+        &w,
+    ));
+    eprintln!("direct grouped max abs diff {worst:e}");
+}
+
 /// The conv helper picks the shifted-GEMM path exactly where it applies:
 /// stride 1, no groups, f32, K > 1, at least 16 channels each way, and not
-/// so wide (Cin*K >= 4096) that im2col's single GEMM wins.
+/// so wide (Cin*K >= 4096) that im2col's single GEMM wins; and the direct
+/// grouped path for grouped, undilated f32 convs.
 #[test]
-fn shifted_gemm_is_chosen_where_it_applies() {
+fn our_primitives_are_chosen_where_they_apply() {
     use sovits_core::nn::conv_paths::choose_conv1d_for;
     use sovits_core::nn::shifted_conv::available;
     let pick = |ci: i32, co: i32, k: i32, o: ConvOpts, bf16: bool| {
@@ -147,6 +193,10 @@ fn shifted_gemm_is_chosen_where_it_applies() {
     assert_ne!(pick(16, 16, 1, ConvOpts::new(), false), Conv1dPath::ShiftedGemm);
     assert_ne!(pick(16, 16, 3, plain.stride(2), false), Conv1dPath::ShiftedGemm);
     assert_ne!(pick(32, 32, 3, plain.groups(2), false), Conv1dPath::ShiftedGemm);
+    let grouped = ConvOpts::new().stride(4).padding(20).groups(4);
+    assert_eq!(pick(16, 64, 41, grouped, false), if available() { Conv1dPath::GroupedDirect } else { Conv1dPath::Im2col });
+    assert_eq!(pick(16, 64, 41, grouped, true), Conv1dPath::Im2col);
+    assert_eq!(pick(16, 64, 41, grouped.dilation(2), false), Conv1dPath::Im2col);
     assert_eq!(pick(1024, 1024, 5, ConvOpts::new().padding(2), false), Conv1dPath::Im2col);
     assert_ne!(pick(16, 16, 3, plain, true), Conv1dPath::ShiftedGemm);
 }

@@ -25,6 +25,9 @@ pub enum Conv1dPath {
     /// Stride 1, ungrouped, f32, 16+ channels each way: K shifted GEMMs in
     /// an MLX primitive, no copies of the input (see [`super::shifted_conv`]).
     ShiftedGemm,
+    /// Grouped, undilated, f32: direct loops in an MLX primitive (see
+    /// [`super::grouped_conv`]).
+    GroupedDirect,
 }
 
 /// The CPU path for a conv1d with `cin` input channels, kernel size `k` and
@@ -47,19 +50,27 @@ pub fn choose_conv1d(cin: i32, k: i32, o: ConvOpts) -> Conv1dPath {
     }
 }
 
-/// The CPU path for conv1d of `x` with torch-layout weight `w`: the
-/// shifted-GEMM primitive where it applies ([`super::shifted_conv::suits`])
-/// and [`choose_conv1d`] would pick MLX's op or space-to-batch, else
-/// [`choose_conv1d`]'s path. Wide convs keep im2col: for the discriminators'
-/// 1024-channel K5 convs over 24-127 frames, one im2col GEMM beat K
-/// shifted ones (`conv_paths` bench: 35 vs 53 ms for DiscriminatorS, 75 vs
-/// 133 ms for DiscriminatorP(11)).
+/// The CPU path for conv1d of `x` with torch-layout weight `w`: see
+/// [`choose_conv1d_sized`].
 pub fn choose_conv1d_for(x: &Array, w: &Array, o: ConvOpts) -> Conv1dPath {
-    let (cin, cout, k) = (x.shape()[2], w.shape()[0], w.shape()[2]);
+    choose_conv1d_sized(x.shape()[2], w.shape()[0], w.shape()[2], o, x.dtype())
+}
+
+/// The CPU path for a conv1d of these sizes and dtype: our primitives where
+/// they apply, else [`choose_conv1d`]'s path.
+/// - The shifted-GEMM primitive ([`super::shifted_conv::suits`]) where
+///   [`choose_conv1d`] would pick MLX's op or space-to-batch. Wide convs keep
+///   im2col: for the discriminators' 1024-channel K5 convs over 24-127
+///   frames, one im2col GEMM beat K shifted ones (`conv_paths` bench: 35 vs
+///   53 ms for DiscriminatorS, 75 vs 133 ms for DiscriminatorP(11)).
+/// - The direct grouped primitive ([`super::grouped_conv::suits`]) for
+///   grouped convs, which im2col copies ~K/stride times.
+pub fn choose_conv1d_sized(cin: i32, cout: i32, k: i32, o: ConvOpts, dtype: mlx_rs::Dtype) -> Conv1dPath {
     match choose_conv1d(cin, k, o) {
-        Conv1dPath::Mlx | Conv1dPath::SpaceToBatch if super::shifted_conv::suits(cin, cout, k, o, x.dtype()) => {
+        Conv1dPath::Mlx | Conv1dPath::SpaceToBatch if super::shifted_conv::suits(cin, cout, k, o, dtype) => {
             Conv1dPath::ShiftedGemm
         }
+        Conv1dPath::Im2col if super::grouped_conv::suits(o, dtype) => Conv1dPath::GroupedDirect,
         path => path,
     }
 }
@@ -74,6 +85,7 @@ pub fn conv1d_along(path: Conv1dPath, x: &Array, w: &Array, o: ConvOpts) -> Resu
         Conv1dPath::SpaceToBatch => conv1d_space_to_batch(x, w, o),
         Conv1dPath::Im2col => conv1d_im2col(x, w, o),
         Conv1dPath::ShiftedGemm => super::shifted_conv::conv1d_shifted_gemm(x, w, o),
+        Conv1dPath::GroupedDirect => super::grouped_conv::conv1d_grouped_direct(x, w, o),
     }
 }
 

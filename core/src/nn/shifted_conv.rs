@@ -53,40 +53,16 @@ pub fn conv1d_shifted_gemm(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
 
 #[cfg(target_os = "linux")]
 fn call(x: &Array, w_taps: &Array, padding: i32, dilation: i32) -> Result<Array> {
-    let stream = mlx_rs::Stream::thread_local_or_default();
-    let mut message = [0 as std::os::raw::c_char; 512];
-    // SAFETY: `mlx_array_new` has no preconditions; on success the C side has
-    // stored a new array in `raw`, which `Array::from_ptr` then owns. On
-    // failure `raw` is still empty and is wrapped the same way, so it is
-    // freed by `Array`'s drop (mlx-c frees an empty handle as a no-op). The
-    // input handles and the stream are borrowed for the duration of the call.
-    let (status, out) = unsafe {
-        let mut raw = mlx_sys::mlx_array_new();
-        let status = mlx_sys::sovits_shifted_conv1d(
-            &mut raw,
-            x.as_ptr(),
-            w_taps.as_ptr(),
-            padding,
-            dilation,
-            stream.as_ptr(),
-            message.as_mut_ptr(),
-            message.len(),
-        );
-        (status, Array::from_ptr(raw))
-    };
-    if status == 0 {
-        return Ok(out);
-    }
-    // SAFETY: the C side NUL-terminates whatever it writes within the buffer.
-    let text = unsafe { std::ffi::CStr::from_ptr(message.as_ptr()) }.to_string_lossy().into_owned();
-    Err(Error::Shape { what: "shifted-GEMM conv1d".into(), expected: "valid inputs".into(), found: text })
+    super::native_call::call(
+        "shifted-GEMM conv1d",
+        Box::new(|res, stream, msg, len| {
+            // SAFETY: the handles are live for the call; see `native_call::call`.
+            unsafe { mlx_sys::sovits_shifted_conv1d(res, x.as_ptr(), w_taps.as_ptr(), padding, dilation, stream, msg, len) }
+        }),
+    )
 }
 
 #[cfg(not(target_os = "linux"))]
 fn call(_x: &Array, _w_taps: &Array, _padding: i32, _dilation: i32) -> Result<Array> {
-    Err(Error::Shape {
-        what: "shifted-GEMM conv1d".into(),
-        expected: "a Linux build (the primitive is compiled by sovits's mlx-sys)".into(),
-        found: std::env::consts::OS.into(),
-    })
+    Err(super::native_call::unavailable("shifted-GEMM conv1d"))
 }

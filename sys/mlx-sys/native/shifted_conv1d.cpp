@@ -31,6 +31,7 @@
 #include "mlx/primitives.h"
 #include "mlx/c/private/array.h"
 #include "mlx/c/private/stream.h"
+#include "primitive_util.h"
 
 extern "C" void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                             const float* a, int lda, const float* b, int ldb, float beta, float* c,
@@ -138,11 +139,7 @@ class ShiftedConv1d : public UnaryPrimitive {
   /// Inputs by part: Forward (x [B,T,Ci], w [K,Ci,Co]); InputGrad (dy
   /// [B,To,Co], w); WeightGrad (x, dy). Every input row-contiguous float32.
   void eval_cpu(const std::vector<array>& inputs, array& out) override {
-    for (auto& in : inputs) {
-      if (in.dtype() != float32 || !in.flags().row_contiguous) {
-        throw std::runtime_error("ShiftedConv1d: inputs must be row-contiguous float32");
-      }
-    }
+    check_row_contiguous_f32(inputs, "ShiftedConv1d");
     const Geometry g = geometry(inputs, out);
     out.set_data(allocator::malloc(out.nbytes()));
     auto& encoder = cpu::get_command_encoder(stream());
@@ -224,17 +221,6 @@ class ShiftedConv1d : public UnaryPrimitive {
 
 }  // namespace sovits
 
-namespace {
-
-void write_error(char* err, size_t err_len, const std::string& message) {
-  if (err == nullptr || err_len == 0) return;
-  const size_t n = std::min(err_len - 1, message.size());
-  std::memcpy(err, message.data(), n);
-  err[n] = '\0';
-}
-
-}  // namespace
-
 /// Builds `conv1d(x, w)` (stride 1, groups 1, `padding` zero frames on each
 /// side, `dilation`) as a lazy MLX array on stream `s`: x [B, T, Ci] and w
 /// [K, Ci, Co] float32 (any layout; made row-contiguous in the graph) give
@@ -260,7 +246,7 @@ extern "C" int sovits_shifted_conv1d(mlx_array* res, mlx_array x, mlx_array w, i
       problem << "the padded input (" << xa.shape(1) << " + 2*" << padding << " frames) is shorter than the kernel span";
     }
     if (!problem.str().empty()) {
-      write_error(err, err_len, "shifted conv1d: " + problem.str());
+      sovits::write_error(err, err_len, "shifted conv1d: " + problem.str());
       return 1;
     }
     const int t_out = xa.shape(1) + 2 * padding - dilation * (wa.shape(0) - 1);
@@ -272,7 +258,7 @@ extern "C" int sovits_shifted_conv1d(mlx_array* res, mlx_array x, mlx_array w, i
     mlx_array_set_(*res, std::move(out));
     return 0;
   } catch (const std::exception& e) {
-    write_error(err, err_len, std::string("shifted conv1d: ") + e.what());
+    sovits::write_error(err, err_len, std::string("shifted conv1d: ") + e.what());
     return 1;
   }
 }

@@ -35,4 +35,21 @@ unsafe extern "C" {
         err: *mut ::std::os::raw::c_char,
         err_len: usize,
     ) -> ::std::os::raw::c_int;
+
+    /// Builds a grouped, strided conv1d (dilation 1) as a lazy MLX array
+    /// computed by direct loops on the CPU (`native/grouped_conv1d.cpp`): `x`
+    /// `[B, T, Ci]` and `w` `[K, G, Ci/G, Co/G]` (float32) give `[B, (T +
+    /// 2*padding - K)/stride + 1, Co]`, with a backward for both inputs.
+    /// Returns 0 and sets `*res`, or 1 with a NUL-terminated message in `err`.
+    /// CPU streams only.
+    pub fn sovits_grouped_conv1d(
+        res: *mut mlx_array,
+        x: mlx_array,
+        w: mlx_array,
+        stride: ::std::os::raw::c_int,
+        padding: ::std::os::raw::c_int,
+        s: mlx_stream,
+        err: *mut ::std::os::raw::c_char,
+        err_len: usize,
+    ) -> ::std::os::raw::c_int;
 }

@@ -1,0 +1,42 @@
+// Helpers shared by our MLX CPU primitives (shifted_conv1d.cpp,
+// grouped_conv1d.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mlx/array.h"
+
+// Kernels with loops the compiler vectorizes get one clone per x86 vector
+// width, picked at load time by the CPU (the build stays portable: no
+// -march flag).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SOVITS_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SOVITS_VECTOR_CLONES
+#endif
+
+namespace sovits {
+
+/// Copies `message` into the caller's buffer, truncated and NUL-terminated.
+inline void write_error(char* err, size_t err_len, const std::string& message) {
+  if (err == nullptr || err_len == 0) return;
+  const size_t n = std::min(err_len - 1, message.size());
+  std::memcpy(err, message.data(), n);
+  err[n] = '\0';
+}
+
+/// Throws unless every input is row-contiguous float32 (the frontends make
+/// them so in the graph; this guards the raw-pointer kernels).
+inline void check_row_contiguous_f32(const std::vector<mlx::core::array>& inputs, const char* who) {
+  for (auto& in : inputs) {
+    if (in.dtype() != mlx::core::float32 || !in.flags().row_contiguous) {
+      throw std::runtime_error(std::string(who) + ": inputs must be row-contiguous float32");
+    }
+  }
+}
+
+}  // namespace sovits
