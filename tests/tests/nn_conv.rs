@@ -78,6 +78,28 @@ fn space_to_batch_matches_mlx() {
     eprintln!("space-to-batch max abs diff {worst:e}");
 }
 
+/// Compares `fast` with MLX's conv1d on each `(x shape, w shape, options)`
+/// case and on one input given as a transposed `[B, C, T]` view (the first
+/// case's options and weight, `t_view` frames); returns the worst difference.
+fn compare_primitive(label: &str, cases: &[([i32; 3], [i32; 3], ConvOpts)], t_view: i32, fast: &dyn Fn(&Array, &Array, ConvOpts) -> Array) -> f32 {
+    let mut worst = 0.0f32;
+    for (n, &(xs, ws, o)) in cases.iter().enumerate() {
+        let (x, w) = (arr(&xs, 11 + n as u64), arr(&ws, 12 + n as u64));
+        worst = worst.max(compare(&format!("{label} x{xs:?} w{ws:?} {o:?}"), &|x, w| fast(x, w, o), &|x, w| conv1d_mlx(x, w, o).unwrap(), &x, &w));
+    }
+    let (xs, ws, o) = cases[0];
+    let x = arr(&[xs[0], xs[2], t_view], 13);
+    let w = arr(&ws, 14);
+    let view = |x: &Array| x.transpose_axes(&[0, 2, 1]).unwrap();
+    worst.max(compare(
+        &format!("{label} transposed input"),
+        &|x, w| fast(&view(x), w, o),
+        &|x, w| conv1d_mlx(&view(x), w, o).unwrap(),
+        &x,
+        &w,
+    ))
+}
+
 /// The shifted-GEMM primitive (forward, input and weight gradients) equals
 /// MLX's conv1d: with and without padding (no tap covering the whole output
 /// when unpadded), taps that fall entirely outside short inputs, dilations,
@@ -90,39 +112,17 @@ fn shifted_gemm_matches_mlx() {
         eprintln!("shifted-GEMM conv1d is not compiled in on this OS; nothing to compare");
         return;
     }
-    let mut worst = 0.0f32;
-    for &(b, t, ci, co, k, d, p) in &[
-        (1, 40, 16, 16, 11, 5, 25),
-        (2, 33, 5, 3, 3, 3, 3),
-        (1, 5, 4, 6, 11, 1, 5),
-        (2, 17, 3, 4, 5, 2, 0),
-        (1, 64, 24, 16, 7, 1, 3),
-        (3, 30, 16, 32, 3, 1, 1),
-        (1, 20, 8, 8, 5, 1, 1),
-    ] {
-        let x = arr(&[b, t, ci], 11);
-        let w = arr(&[co, ci, k], 12);
-        let o = ConvOpts::new().dilation(d).padding(p);
-        worst = worst.max(compare(
-            &format!("shifted b{b} t{t} ci{ci} co{co} k{k} d{d} p{p}"),
-            &|x, w| conv1d_shifted_gemm(x, w, o).unwrap(),
-            &|x, w| conv1d_mlx(x, w, o).unwrap(),
-            &x,
-            &w,
-        ));
-    }
-    // an input that is a transposed view, as the decoder hands some over
-    let (ci, t) = (16, 50);
-    let x = arr(&[1, ci, t], 13);
-    let w = arr(&[16, ci, 7], 14);
-    let o = ConvOpts::new().dilation(3).padding(9);
-    worst = worst.max(compare(
-        "shifted transposed input",
-        &|x, w| conv1d_shifted_gemm(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
-        &|x, w| conv1d_mlx(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
-        &x,
-        &w,
-    ));
+    let c = |b, t, ci, co, k, d, p| ([b, t, ci], [co, ci, k], ConvOpts::new().dilation(d).padding(p));
+    let cases = [
+        c(1, 40, 16, 16, 11, 5, 25),
+        c(2, 33, 5, 3, 3, 3, 3),
+        c(1, 5, 4, 6, 11, 1, 5),
+        c(2, 17, 3, 4, 5, 2, 0),
+        c(1, 64, 24, 16, 7, 1, 3),
+        c(3, 30, 16, 32, 3, 1, 1),
+        c(1, 20, 8, 8, 5, 1, 1),
+    ];
+    let worst = compare_primitive("shifted", &cases, 50, &|x, w, o| conv1d_shifted_gemm(x, w, o).unwrap());
     eprintln!("shifted-GEMM max abs diff {worst:e}");
 }
 
@@ -138,36 +138,16 @@ fn grouped_direct_matches_mlx() {
         eprintln!("direct grouped conv1d is not compiled in on this OS; nothing to compare");
         return;
     }
-    let mut worst = 0.0f32;
-    for &(b, t, ci, co, k, s, p, g) in &[
-        (1, 90, 16, 64, 41, 4, 20, 4),
-        (2, 47, 8, 8, 41, 4, 20, 2),
-        (1, 33, 12, 12, 5, 2, 0, 3),
-        (2, 30, 6, 9, 3, 1, 1, 3),
-        (1, 10, 8, 32, 41, 4, 20, 2),
-        (1, 64, 16, 16, 7, 3, 3, 4),
-    ] {
-        let x = arr(&[b, t, ci], 21);
-        let w = arr(&[co, ci / g, k], 22);
-        let o = ConvOpts::new().stride(s).padding(p).groups(g);
-        worst = worst.max(compare(
-            &format!("grouped b{b} t{t} ci{ci} co{co} k{k} s{s} p{p} g{g}"),
-            &|x, w| conv1d_grouped_direct(x, w, o).unwrap(),
-            &|x, w| conv1d_mlx(x, w, o).unwrap(),
-            &x,
-            &w,
-        ));
-    }
-    let x = arr(&[1, 16, 60], 23);
-    let w = arr(&[64, 4, 41], 24);
-    let o = ConvOpts::new().stride(4).padding(20).groups(4);
-    worst = worst.max(compare(
-        "grouped transposed input",
-        &|x, w| conv1d_grouped_direct(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
-        &|x, w| conv1d_mlx(&x.transpose_axes(&[0, 2, 1]).unwrap(), w, o).unwrap(),
-        &x,
-        &w,
-    ));
+    let c = |b, t, ci, co, k, s, p, g| ([b, t, ci], [co, ci / g, k], ConvOpts::new().stride(s).padding(p).groups(g));
+    let cases = [
+        c(1, 90, 16, 64, 41, 4, 20, 4),
+        c(2, 47, 8, 8, 41, 4, 20, 2),
+        c(1, 33, 12, 12, 5, 2, 0, 3),
+        c(2, 30, 6, 9, 3, 1, 1, 3),
+        c(1, 10, 8, 32, 41, 4, 20, 2),
+        c(1, 64, 16, 16, 7, 3, 3, 4),
+    ];
+    let worst = compare_primitive("grouped", &cases, 60, &|x, w, o| conv1d_grouped_direct(x, w, o).unwrap());
     eprintln!("direct grouped max abs diff {worst:e}");
 }
 

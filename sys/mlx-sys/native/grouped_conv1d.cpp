@@ -203,17 +203,10 @@ class GroupedConv1d : public UnaryPrimitive {
   /// Inputs by part: Forward (x [B,T,Ci], w [K,G,Ci/G,Co/G]); InputGrad (dy
   /// [B,To,Co], w); WeightGrad (x, dy). Every input row-contiguous float32.
   void eval_cpu(const std::vector<array>& inputs, array& out) override {
-    check_row_contiguous_f32(inputs, "GroupedConv1d");
     const GroupedGeometry g = geometry(inputs, out);
-    out.set_data(allocator::malloc(out.nbytes()));
-    auto& encoder = cpu::get_command_encoder(stream());
-    for (auto& in : inputs) encoder.set_input_array(in);
-    encoder.set_output_array(out);
-    const float* a = inputs[0].data<float>();
-    const float* b = inputs[1].data<float>();
-    float* o = out.data<float>();
     const GroupedPart part = part_;
-    encoder.dispatch([g, a, b, o, part]() { dispatch_group_sizes(part, g, a, b, o); });
+    dispatch_two_inputs(stream(), inputs, out, "GroupedConv1d",
+                        [g, part](const float* a, const float* b, float* o) { dispatch_group_sizes(part, g, a, b, o); });
   }
 
   void eval_gpu(const std::vector<array>&, array&) override {

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "mlx/allocator.h"
 #include "mlx/array.h"
+#include "mlx/backend/cpu/encoder.h"
 
 // Kernels with loops the compiler vectorizes get one clone per x86 vector
 // width, picked at load time by the CPU (the build stays portable: no
@@ -37,6 +39,23 @@ inline void check_row_contiguous_f32(const std::vector<mlx::core::array>& inputs
       throw std::runtime_error(std::string(who) + ": inputs must be row-contiguous float32");
     }
   }
+}
+
+/// The common `eval_cpu` of a two-input float32 primitive: checks the inputs,
+/// allocates `out`, and queues `kernel(a, b, out)` (the raw data of inputs 0
+/// and 1 and of `out`) on `stream`'s CPU command encoder.
+template <class Kernel>
+void dispatch_two_inputs(mlx::core::Stream stream, const std::vector<mlx::core::array>& inputs,
+                         mlx::core::array& out, const char* who, Kernel kernel) {
+  check_row_contiguous_f32(inputs, who);
+  out.set_data(mlx::core::allocator::malloc(out.nbytes()));
+  auto& encoder = mlx::core::cpu::get_command_encoder(stream);
+  for (auto& in : inputs) encoder.set_input_array(in);
+  encoder.set_output_array(out);
+  const float* a = inputs[0].data<float>();
+  const float* b = inputs[1].data<float>();
+  float* o = out.data<float>();
+  encoder.dispatch([kernel, a, b, o]() { kernel(a, b, o); });
 }
 
 }  // namespace sovits

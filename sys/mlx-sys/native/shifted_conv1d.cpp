@@ -139,17 +139,9 @@ class ShiftedConv1d : public UnaryPrimitive {
   /// Inputs by part: Forward (x [B,T,Ci], w [K,Ci,Co]); InputGrad (dy
   /// [B,To,Co], w); WeightGrad (x, dy). Every input row-contiguous float32.
   void eval_cpu(const std::vector<array>& inputs, array& out) override {
-    check_row_contiguous_f32(inputs, "ShiftedConv1d");
     const Geometry g = geometry(inputs, out);
-    out.set_data(allocator::malloc(out.nbytes()));
-    auto& encoder = cpu::get_command_encoder(stream());
-    for (auto& in : inputs) encoder.set_input_array(in);
-    encoder.set_output_array(out);
-    const float* a = inputs[0].data<float>();
-    const float* b = inputs[1].data<float>();
-    float* o = out.data<float>();
     const Part part = part_;
-    encoder.dispatch([g, a, b, o, part]() {
+    dispatch_two_inputs(stream(), inputs, out, "ShiftedConv1d", [g, part](const float* a, const float* b, float* o) {
       switch (part) {
         case Part::Forward: forward(g, a, b, o); break;
         case Part::InputGrad: input_grad(g, a, b, o); break;
