@@ -151,6 +151,28 @@ fn grouped_direct_matches_mlx() {
     eprintln!("direct grouped max abs diff {worst:e}");
 }
 
+/// Bad inputs to our primitives are errors that name the problem, from the
+/// C side as well as the Rust side, never a crash.
+#[test]
+fn primitive_input_errors_name_the_problem() {
+    use sovits_core::nn::grouped_conv::conv1d_grouped_direct;
+    use sovits_core::nn::shifted_conv::{available, conv1d_shifted_gemm};
+    if !available() {
+        return;
+    }
+    let x = arr(&[1, 10, 4], 1);
+    let err = conv1d_shifted_gemm(&x, &arr(&[8, 3, 3], 2), ConvOpts::new().padding(1)).unwrap_err().to_string();
+    assert!(err.contains("w has 3 input channels, x has 4"), "{err}");
+    let err = conv1d_shifted_gemm(&x, &arr(&[8, 4, 11], 2), ConvOpts::new()).unwrap_err().to_string();
+    assert!(err.contains("shorter than the kernel span"), "{err}");
+    let err = conv1d_shifted_gemm(&x.as_dtype(mlx_rs::Dtype::Bfloat16).unwrap(), &arr(&[8, 4, 3], 2), ConvOpts::new()).unwrap_err().to_string();
+    assert!(err.contains("float32"), "{err}");
+    let err = conv1d_grouped_direct(&x, &arr(&[6, 2, 3], 2), ConvOpts::new().groups(4)).unwrap_err().to_string();
+    assert!(err.contains("divisible by groups"), "{err}");
+    let err = conv1d_grouped_direct(&x, &arr(&[8, 1, 3], 2), ConvOpts::new().groups(2)).unwrap_err().to_string();
+    assert!(err.contains("input channels, x has 4"), "{err}");
+}
+
 /// The conv helper picks the shifted-GEMM path exactly where it applies:
 /// stride 1, no groups, f32, K > 1, at least 16 channels each way, and not
 /// so wide (Cin*K >= 4096) that im2col's single GEMM wins; and the direct

@@ -271,37 +271,24 @@ class GroupedConv1d : public UnaryPrimitive {
 extern "C" int sovits_grouped_conv1d(mlx_array* res, mlx_array x, mlx_array w, int stride, int padding,
                                      mlx_stream s, char* err, size_t err_len) {
   using namespace mlx::core;
-  try {
+  return sovits::build_into(res, err, err_len, "grouped conv1d", [&]() {
     const array& xa = mlx_array_get_(x);
     const array& wa = mlx_array_get_(w);
     const Stream stream = mlx_stream_get_(s);
+    sovits::check_conv_inputs(xa, wa, 4, "[K, G, Ci/G, Co/G]");
     std::ostringstream problem;
-    if (xa.ndim() != 3 || wa.ndim() != 4) {
-      problem << "x must be [B, T, Ci] and w [K, G, Ci/G, Co/G]; found " << xa.ndim() << "-d and " << wa.ndim() << "-d";
-    } else if (xa.dtype() != float32 || wa.dtype() != float32) {
-      problem << "x and w must be float32";
-    } else if (wa.shape(1) * wa.shape(2) != xa.shape(2)) {
+    if (wa.shape(1) * wa.shape(2) != xa.shape(2)) {
       problem << "w has " << wa.shape(1) << " groups of " << wa.shape(2) << " input channels, x has " << xa.shape(2);
     } else if (padding < 0 || stride < 1) {
       problem << "padding must be >= 0 and stride >= 1; found " << padding << ", " << stride;
     } else if (xa.shape(1) + 2 * padding < wa.shape(0)) {
       problem << "the padded input (" << xa.shape(1) << " + 2*" << padding << " frames) is shorter than the kernel";
     }
-    if (!problem.str().empty()) {
-      sovits::write_error(err, err_len, "grouped conv1d: " + problem.str());
-      return 1;
-    }
+    if (!problem.str().empty()) throw std::invalid_argument(problem.str());
     const int groups = wa.shape(1);
     const int t_out = (xa.shape(1) + 2 * padding - wa.shape(0)) / stride + 1;
-    array xc = contiguous(xa, false, stream);
-    array wc = contiguous(wa, false, stream);
-    array out({xa.shape(0), t_out, groups * wa.shape(3)}, float32,
-              std::make_shared<sovits::GroupedConv1d>(stream, sovits::GroupedPart::Forward, stride, padding, groups),
-              {xc, wc});
-    mlx_array_set_(*res, std::move(out));
-    return 0;
-  } catch (const std::exception& e) {
-    sovits::write_error(err, err_len, std::string("grouped conv1d: ") + e.what());
-    return 1;
-  }
+    return array({xa.shape(0), t_out, groups * wa.shape(3)}, float32,
+                 std::make_shared<sovits::GroupedConv1d>(stream, sovits::GroupedPart::Forward, stride, padding, groups),
+                 {contiguous(xa, false, stream), contiguous(wa, false, stream)});
+  });
 }

@@ -11,6 +11,7 @@
 #include "mlx/allocator.h"
 #include "mlx/array.h"
 #include "mlx/backend/cpu/encoder.h"
+#include "mlx/c/private/array.h"
 
 // Kernels with loops the compiler vectorizes get one clone per x86 vector
 // width, picked at load time by the CPU (the build stays portable: no
@@ -38,6 +39,33 @@ inline void check_row_contiguous_f32(const std::vector<mlx::core::array>& inputs
     if (in.dtype() != mlx::core::float32 || !in.flags().row_contiguous) {
       throw std::runtime_error(std::string(who) + ": inputs must be row-contiguous float32");
     }
+  }
+}
+
+/// The common body of our C entry points: `build()` returns the new lazy
+/// array, or throws with the problem (`std::invalid_argument` for bad
+/// inputs); the array goes to `*res` and 0 is returned, or 1 with
+/// "`label`: problem" in `err`.
+template <class Build>
+int build_into(mlx_array* res, char* err, size_t err_len, const char* label, Build build) {
+  try {
+    mlx_array_set_(*res, build());
+    return 0;
+  } catch (const std::exception& e) {
+    write_error(err, err_len, std::string(label) + ": " + e.what());
+    return 1;
+  }
+}
+
+/// Throws `std::invalid_argument` unless `x` is a 3-d and `w` an `w_ndim`-d
+/// float32 array (`w_layout` names the expected weight layout).
+inline void check_conv_inputs(const mlx::core::array& x, const mlx::core::array& w, int w_ndim, const char* w_layout) {
+  if (x.ndim() != 3 || w.ndim() != size_t(w_ndim)) {
+    throw std::invalid_argument("x must be [B, T, Ci] and w " + std::string(w_layout) + "; found " +
+                                std::to_string(x.ndim()) + "-d and " + std::to_string(w.ndim()) + "-d");
+  }
+  if (x.dtype() != mlx::core::float32 || w.dtype() != mlx::core::float32) {
+    throw std::invalid_argument("x and w must be float32");
   }
 }
 

@@ -221,36 +221,23 @@ class ShiftedConv1d : public UnaryPrimitive {
 extern "C" int sovits_shifted_conv1d(mlx_array* res, mlx_array x, mlx_array w, int padding,
                                      int dilation, mlx_stream s, char* err, size_t err_len) {
   using namespace mlx::core;
-  try {
+  return sovits::build_into(res, err, err_len, "shifted conv1d", [&]() {
     const array& xa = mlx_array_get_(x);
     const array& wa = mlx_array_get_(w);
     const Stream stream = mlx_stream_get_(s);
+    sovits::check_conv_inputs(xa, wa, 3, "[K, Ci, Co]");
     std::ostringstream problem;
-    if (xa.ndim() != 3 || wa.ndim() != 3) {
-      problem << "x must be [B, T, Ci] and w [K, Ci, Co]; found " << xa.ndim() << "-d and " << wa.ndim() << "-d";
-    } else if (xa.dtype() != float32 || wa.dtype() != float32) {
-      problem << "x and w must be float32";
-    } else if (wa.shape(1) != xa.shape(2)) {
+    if (wa.shape(1) != xa.shape(2)) {
       problem << "w has " << wa.shape(1) << " input channels, x has " << xa.shape(2);
     } else if (padding < 0 || dilation < 1) {
       problem << "padding must be >= 0 and dilation >= 1; found " << padding << ", " << dilation;
     } else if (xa.shape(1) + 2 * padding - dilation * (wa.shape(0) - 1) < 1) {
       problem << "the padded input (" << xa.shape(1) << " + 2*" << padding << " frames) is shorter than the kernel span";
     }
-    if (!problem.str().empty()) {
-      sovits::write_error(err, err_len, "shifted conv1d: " + problem.str());
-      return 1;
-    }
+    if (!problem.str().empty()) throw std::invalid_argument(problem.str());
     const int t_out = xa.shape(1) + 2 * padding - dilation * (wa.shape(0) - 1);
-    array xc = contiguous(xa, false, stream);
-    array wc = contiguous(wa, false, stream);
-    array out({xa.shape(0), t_out, wa.shape(2)}, float32,
-              std::make_shared<sovits::ShiftedConv1d>(stream, sovits::Part::Forward, padding, dilation),
-              {xc, wc});
-    mlx_array_set_(*res, std::move(out));
-    return 0;
-  } catch (const std::exception& e) {
-    sovits::write_error(err, err_len, std::string("shifted conv1d: ") + e.what());
-    return 1;
-  }
+    return array({xa.shape(0), t_out, wa.shape(2)}, float32,
+                 std::make_shared<sovits::ShiftedConv1d>(stream, sovits::Part::Forward, padding, dilation),
+                 {contiguous(xa, false, stream), contiguous(wa, false, stream)});
+  });
 }
