@@ -171,6 +171,8 @@ fn primitive_input_errors_name_the_problem() {
     assert!(err.contains("divisible by groups"), "{err}");
     let err = conv1d_grouped_direct(&x, &arr(&[8, 1, 3], 2), ConvOpts::new().groups(2)).unwrap_err().to_string();
     assert!(err.contains("input channels, x has 4"), "{err}");
+    let err = conv1d_grouped_direct(&x, &arr(&[8, 2], 2), ConvOpts::new().groups(2)).unwrap_err().to_string();
+    assert!(err.contains("[Cout, Cin/groups, K]"), "{err}");
 }
 
 /// The conv helper picks the shifted-GEMM path exactly where it applies:

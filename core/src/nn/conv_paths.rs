@@ -1,6 +1,7 @@
 //! The individual convolution implementations behind [`super::conv`]: MLX's
 //! own ops and the CPU reformulations that equal them in values and
-//! gradients. Public so tests and benchmarks can compare paths directly;
+//! gradients, and the choice between them and our CPU primitives
+//! ([`super::shifted_conv`], [`super::grouped_conv`]). Public so tests and benchmarks can compare paths directly;
 //! models call [`super::conv::conv1d`] and friends, which pick a path.
 //!
 //! Weights are PyTorch layout and no bias is added here.

@@ -12,8 +12,8 @@ use mlx_rs::{Array, Dtype};
 use super::conv_opts::ConvOpts;
 use crate::error::{Error, Result};
 
-/// Whether the direct grouped conv can serve a conv1d with `cin` input
-/// channels and options `o` on this build: grouped, undilated, float32.
+/// Whether the direct grouped conv can serve a conv1d with options `o` and
+/// inputs of `dtype` on this build: grouped, undilated, float32.
 pub fn suits(o: ConvOpts, dtype: Dtype) -> bool {
     super::shifted_conv::available() && o.groups > 1 && o.dilation == 1 && dtype == Dtype::Float32
 }
@@ -25,10 +25,10 @@ pub fn suits(o: ConvOpts, dtype: Dtype) -> bool {
 /// `x` `[B, T, Cin]` f32, `w` torch `[Cout, Cin/g, K]` f32 -> `[B, (T + 2p -
 /// K)/s + 1, Cout]`.
 pub fn conv1d_grouped_direct(x: &Array, w: &Array, o: ConvOpts) -> Result<Array> {
-    if o.dilation != 1 || o.groups < 1 || w.shape()[0] % o.groups != 0 {
+    if w.ndim() != 3 || o.dilation != 1 || o.groups < 1 || w.shape()[0] % o.groups != 0 {
         return Err(Error::Shape {
             what: "direct grouped conv1d".into(),
-            expected: "dilation 1 and Cout divisible by groups".into(),
+            expected: "a [Cout, Cin/groups, K] weight, dilation 1 and Cout divisible by groups".into(),
             found: format!("{o:?}, weight {:?}", w.shape()),
         });
     }
